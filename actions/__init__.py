@@ -1,0 +1,1 @@
+"""Custom actions of the assistant (rasa_sdk), one module per concern, and typed API clients."""

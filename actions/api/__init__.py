@@ -1,0 +1,1 @@
+"""Typed clients for the systems the actions call, one module per system."""

@@ -1,0 +1,78 @@
+"""Command line of the assistant: ``python -m bot {train,rasa,actions}`` (run in ``.venv-rasa``).
+
+``rasa`` and ``actions`` replace this process with the server (exec), so the process runner's
+signals reach Rasa directly and Ctrl-C stops it cleanly.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from bot import training
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def redis_env(redis_url: str) -> dict[str, str]:
+    """Rasa's endpoints.yml wants host, port, db and password apart; we configure one URL."""
+    parsed = urlparse(redis_url)
+    if parsed.scheme not in ("redis", "unix") or not parsed.hostname:
+        raise SystemExit(f"REDIS_URL must look like redis://[:password@]host:port/db, got {redis_url!r}")
+    return {
+        "RASA_REDIS_HOST": parsed.hostname,
+        "RASA_REDIS_PORT": str(parsed.port or 6379),
+        "RASA_REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",
+        "RASA_REDIS_PASSWORD": unquote(parsed.password or ""),
+    }
+
+
+def _exec(command: list[str], extra_env: dict[str, str]) -> None:
+    env = {**os.environ, **extra_env}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    os.chdir(ROOT)
+    os.execvpe(command[0], command, env)
+
+
+def run_rasa(args: argparse.Namespace) -> None:
+    if not training.MODEL_PATH.exists():
+        raise SystemExit("no trained model: run `make train` first")
+    env = redis_env(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    env.setdefault("ACTION_SERVER_URL", os.environ.get(
+        "ACTION_SERVER_URL", f"http://127.0.0.1:{os.environ.get('ACTIONS_PORT', '5055')}/webhook"))
+    command = [
+        sys.executable, "-m", "rasa", "run",
+        "--model", str(training.MODEL_PATH),
+        "--endpoints", str(ROOT / "endpoints.yml"),
+        "--credentials", str(ROOT / "credentials.yml"),
+        "--interface", os.environ.get("RASA_HOST", "127.0.0.1"),
+        "--port", os.environ.get("RASA_PORT", "5005"),
+        "--enable-api",
+    ]
+    token = os.environ.get("RASA_AUTH_TOKEN")
+    if token:
+        command += ["--auth-token", token]
+    _exec(command, env)
+
+
+def run_actions(args: argparse.Namespace) -> None:
+    command = [
+        sys.executable, "-m", "rasa_sdk",
+        "--actions", "actions",
+        "--port", os.environ.get("ACTIONS_PORT", "5055"),
+    ]
+    _exec(command, {})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="小售 assistant commands")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="compile the FAQ and train when inputs changed")
+    train.add_argument("--force", action="store_true", help="train even if the model is current")
+    train.set_defaults(func=lambda args: training.train(force=args.force))
+    commands.add_parser("rasa", help="run the Rasa server").set_defaults(func=run_rasa)
+    commands.add_parser("actions", help="run the action server").set_defaults(func=run_actions)
+    args = parser.parse_args(argv)
+    args.func(args)

@@ -1,0 +1,65 @@
+"""Train the Rasa model only when its inputs changed.
+
+The fingerprint is a hash of every file that shapes the model; it is stored next to the model,
+so a warm start costs a few file reads instead of loading Rasa and TensorFlow.
+"""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+from knowledge_base import compiler
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_DIR = ROOT / "models"
+MODEL_NAME = "xiaoshou"
+MODEL_PATH = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
+FINGERPRINT_PATH = MODEL_DIR / f"{MODEL_NAME}.inputs.sha256"
+
+
+def model_inputs() -> list[Path]:
+    """Files whose content decides the trained model, in a stable order."""
+    fixed = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "requirements" / "rasa.lock"]
+    data = sorted((ROOT / "nlu_data").rglob("*.yml"))
+    return fixed + data
+
+
+def fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def is_stale() -> bool:
+    if not MODEL_PATH.exists() or not FINGERPRINT_PATH.exists():
+        return True
+    return FINGERPRINT_PATH.read_text().strip() != fingerprint(model_inputs())
+
+
+def train(force: bool = False) -> bool:
+    """Compile the knowledge base, then train if needed. Returns True when it trained."""
+    count = compiler.compile_to()
+    print(f"knowledge base: {count} FAQ entries compiled to {compiler.COMPILED_PATH.relative_to(ROOT)}")
+    if not force and not is_stale():
+        print(f"model up to date: {MODEL_PATH.relative_to(ROOT)}")
+        return False
+    expected = fingerprint(model_inputs())
+    MODEL_DIR.mkdir(exist_ok=True)
+    command = [
+        sys.executable, "-m", "rasa", "train",
+        "--config", str(ROOT / "config.yml"),
+        "--domain", str(ROOT / "domain.yml"),
+        "--data", str(ROOT / "nlu_data"),
+        "--out", str(MODEL_DIR),
+        "--fixed-model-name", MODEL_NAME,
+        "--force",
+    ]
+    subprocess.run(command, cwd=ROOT, check=True)
+    FINGERPRINT_PATH.write_text(expected + "\n")
+    return True

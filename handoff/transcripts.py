@@ -1,0 +1,99 @@
+"""The transcript store: every inbound and outbound message, durably, in SQL.
+
+SQLite by default, PostgreSQL in production (same code; the URL decides). Calls are blocking:
+async callers run them in a worker thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+Direction = Literal["in", "out"]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(3))
+    customer_id: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    client_message_id: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)
+    error: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class TranscriptMessage:
+    conversation_id: str
+    channel: str
+    direction: Direction
+    text: str
+    customer_id: Optional[str] = None
+    client_message_id: Optional[str] = None
+    payload: Optional[dict[str, Any]] = None
+    error: Optional[str] = None
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+def make_engine(database_url: str) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        return create_engine(url, connect_args={"check_same_thread": False})
+    return create_engine(url, pool_pre_ping=True)
+
+
+class TranscriptStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        Base.metadata.create_all(engine)
+
+    @classmethod
+    def from_url(cls, database_url: str) -> "TranscriptStore":
+        return cls(make_engine(database_url))
+
+    def record(self, *messages: TranscriptMessage) -> None:
+        """Store messages in one transaction (all or none)."""
+        with Session(self._engine) as session, session.begin():
+            session.add_all(MessageRow(**vars(message)) for message in messages)
+
+    def conversation(self, conversation_id: str, limit: int = 200) -> list[TranscriptMessage]:
+        """The latest ``limit`` messages of a conversation, oldest first."""
+        query = (
+            select(MessageRow)
+            .where(MessageRow.conversation_id == conversation_id)
+            .order_by(MessageRow.id.desc())
+            .limit(limit)
+        )
+        with Session(self._engine) as session:
+            rows = list(session.scalars(query))
+        return [_to_message(row) for row in reversed(rows)]
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+def _to_message(row: MessageRow) -> TranscriptMessage:
+    created = row.created_at
+    if created.tzinfo is None:  # SQLite drops the zone; we only ever store UTC
+        created = created.replace(tzinfo=timezone.utc)
+    return TranscriptMessage(
+        conversation_id=row.conversation_id, channel=row.channel,
+        direction=row.direction,  # type: ignore[arg-type]
+        text=row.text, customer_id=row.customer_id, client_message_id=row.client_message_id,
+        payload=row.payload, error=row.error, created_at=created,
+    )

@@ -1,0 +1,1 @@
+"""FAQ entries editors own (``entries/*.yml``), and the code that checks and compiles them."""

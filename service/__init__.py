@@ -1,0 +1,1 @@
+"""The service process: a FastAPI app composing the routers of ``channels`` and ``handoff``."""

@@ -1,0 +1,70 @@
+"""Build the service: channels and handoff routers over shared Redis, SQL and Rasa clients.
+
+Nothing connects at import time; ``create_app`` wires things up in the lifespan, so tests and
+several instances side by side each get their own clients.
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator, Optional
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+
+from channels import app_channel, demo_login
+from channels.dedupe import Deduplicator
+from channels.rasa_client import RasaClient
+from channels.router import ConversationRouter
+from handoff.transcripts import TranscriptStore
+from service import errors, health
+from service.body_limit import BodyLimit
+from service.settings import Settings, get_settings
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "channels" / "static"
+
+
+def create_app(settings: Optional[Settings] = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
+        state.settings = settings
+        state.redis = Redis.from_url(settings.redis_url)
+        state.http = httpx.AsyncClient(timeout=settings.probe_timeout_seconds)
+        state.rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token,
+                                settings.bot_timeout_seconds)
+        state.transcripts = TranscriptStore.from_url(settings.database_url)
+        state.conversations = ConversationRouter(
+            state.rasa, state.transcripts, Deduplicator(state.redis, settings.dedupe_ttl_seconds))
+        try:
+            yield
+        finally:
+            await state.rasa.aclose()
+            await state.http.aclose()
+            await state.redis.aclose()
+            state.transcripts.close()
+
+    app = FastAPI(title="小售 Xiaoshou service", version="0.1.0", lifespan=lifespan,
+                  description="Customer channels, conversation routing and human handoff.")
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=64 * 1024)
+    app.include_router(health.router)
+    app.include_router(app_channel.router)
+    if settings.demo_login_enabled:
+        app.include_router(demo_login.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/chat")
+
+    @app.get("/chat", include_in_schema=False)
+    async def chat_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "chat.html")
+
+    return app

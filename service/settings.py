@@ -1,0 +1,53 @@
+"""Service settings: one object, read from the environment (see README's configuration table)."""
+from __future__ import annotations
+
+import logging
+import secrets
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    xs_env: Literal["development", "production"] = "development"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    database_url: str = "sqlite:///var/xiaoshou.sqlite3"
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_auth_token: str = ""
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
+    shop_api_url: str = "http://127.0.0.1:8100/api/v1"
+    shop_api_key: str = ""
+    bot_timeout_seconds: float = Field(default=20.0, gt=0)
+    probe_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Signs the app channel's customer tokens. Required outside development.
+    app_token_secret: str = ""
+    app_token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    # Idempotency keys must outlive every client retry.
+    dedupe_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+    max_message_chars: int = Field(default=2000, gt=0)
+
+    @model_validator(mode="after")
+    def _secrets(self) -> "Settings":
+        if self.xs_env == "production" and len(self.app_token_secret) < 32:
+            raise ValueError("APP_TOKEN_SECRET must be set (32+ characters) in production")
+        if not self.app_token_secret:
+            # Development only: tokens die with the process, which is fine for a demo chat.
+            log.warning("APP_TOKEN_SECRET not set; using a random one for this process")
+            self.app_token_secret = secrets.token_urlsafe(32)
+        return self
+
+    @property
+    def demo_login_enabled(self) -> bool:
+        """The web chat's "log in as a demo customer" exists only in development."""
+        return self.xs_env == "development"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
