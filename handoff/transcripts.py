@@ -89,8 +89,9 @@ class TranscriptStore:
 
 def _to_message(row: MessageRow) -> TranscriptMessage:
     created = row.created_at
-    if created.tzinfo is None:  # SQLite drops the zone; we only ever store UTC
-        created = created.replace(tzinfo=timezone.utc)
+    # SQLite drops the zone (we only ever store UTC); PostgreSQL returns the session's zone.
+    created = (created.replace(tzinfo=timezone.utc) if created.tzinfo is None
+               else created.astimezone(timezone.utc))
     return TranscriptMessage(
         conversation_id=row.conversation_id, channel=row.channel,
         direction=row.direction,  # type: ignore[arg-type]

@@ -1,0 +1,124 @@
+"""The app channel's HTTP edge with a real Redis and SQLite, and no Rasa behind it.
+
+With Rasa unreachable the customer gets a clear error, the message is recorded with that error,
+and a retry is processed again (not answered from the dedupe cache).
+"""
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from channels import app_auth
+from service.app import create_app
+from service.settings import Settings
+from tests.support import free_port
+
+SECRET = "test-secret-" + "x" * 32
+
+
+@pytest.fixture
+def client(redis_url, tmp_path):
+    settings = Settings(redis_url=redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
+                        rasa_url=f"http://127.0.0.1:{free_port()}", app_token_secret=SECRET,
+                        bot_timeout_seconds=2, xs_env="production")
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def auth(customer_id: str = "C0001") -> dict[str, str]:
+    return {"Authorization": f"Bearer {app_auth.sign(customer_id, SECRET, 300)}"}
+
+
+def test_message_without_token_is_refused_in_chinese(client):
+    response = client.post("/api/app/messages", json={"client_message_id": "a1", "text": "你好"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert "登录" in response.json()["error"]["message"]
+
+
+def test_forged_token_is_refused(client):
+    token = app_auth.sign("C0001", "another-secret" * 3, 300)
+    response = client.post("/api/app/messages", headers={"Authorization": f"Bearer {token}"},
+                           json={"client_message_id": "a1", "text": "你好"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("body", [
+    {"client_message_id": "a1"},
+    {"client_message_id": "a1", "text": ""},
+    {"client_message_id": "a1", "text": "   \x00\x07  "},
+    {"client_message_id": "a1", "text": "好" * 2001},
+    {"client_message_id": "含中文", "text": "你好"},
+    {"client_message_id": "x" * 65, "text": "你好"},
+    {"client_message_id": "a1", "text": ["list"]},
+    [],
+])
+def test_malformed_messages_get_422_with_a_json_error(client, body):
+    response = client.post("/api/app/messages", headers=auth(), json=body)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_not_json_is_422(client):
+    response = client.post("/api/app/messages", headers={**auth(), "Content-Type": "application/json"},
+                           content=b"{not json")
+    assert response.status_code == 422
+
+
+def test_oversized_body_is_413_before_parsing(client):
+    response = client.post("/api/app/messages", headers=auth(),
+                           content=b'{"text": "' + b"a" * 70_000 + b'"}')
+    assert response.status_code == 413
+    assert response.json()["error"]["message"] == "消息内容太长了"
+
+
+def test_bot_down_gives_503_records_the_failure_and_allows_a_retry(client):
+    body = {"client_message_id": "retry-1", "text": "我的订单到哪了"}
+    first = client.post("/api/app/messages", headers=auth("C0009"), json=body)
+    assert first.status_code == 503
+    assert first.json()["error"]["code"] == "bot_unavailable"
+    second = client.post("/api/app/messages", headers=auth("C0009"), json=body)
+    assert second.status_code == 503  # processed again, not served from the dedupe cache
+    store = client.app.state.transcripts
+    recorded = store.conversation("app:C0009")
+    assert [(m.text, m.error) for m in recorded] == [("我的订单到哪了", "bot_unavailable")] * 2
+
+
+def test_history_is_per_customer(client):
+    client.post("/api/app/messages", headers=auth("C0010"),
+                json={"client_message_id": "h1", "text": "只属于C0010"})
+    assert [m["text"] for m in client.get("/api/app/messages", headers=auth("C0010")).json()] == ["只属于C0010"]
+    assert client.get("/api/app/messages", headers=auth("C0011")).json() == []
+
+
+def test_websocket_refuses_bad_token(client):
+    from starlette.websockets import WebSocketDisconnect
+    with pytest.raises(WebSocketDisconnect) as closed:
+        with client.websocket_connect("/api/app/ws?token=nope") as socket:
+            socket.receive_text()
+    assert closed.value.code == 4401
+
+
+def test_websocket_answers_malformed_frames_and_stays_open(client):
+    token = app_auth.sign("C0012", SECRET, 300)
+    with client.websocket_connect(f"/api/app/ws?token={token}") as socket:
+        socket.send_text("not json")
+        assert socket.receive_json()["error"]["code"] == "invalid_request"
+        socket.send_text("x" * 20_000)
+        assert socket.receive_json()["error"]["code"] == "payload_too_large"
+        socket.send_json({"type": "message", "client_message_id": "w1", "text": "你好"})
+        frame = socket.receive_json()
+        assert frame["type"] == "error" and frame["error"]["code"] == "bot_unavailable"
+
+
+def test_demo_login_does_not_exist_in_production(client):
+    assert client.get("/api/app/demo/customers").status_code == 404
+
+
+def test_health_is_alive_but_not_ready_without_rasa(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    checks = ready.json()["checks"]
+    assert checks["redis"]["ok"] is True
+    assert checks["rasa"]["ok"] is False

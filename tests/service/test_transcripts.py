@@ -1,0 +1,68 @@
+"""The transcript store on SQLite and, when reachable, PostgreSQL."""
+from __future__ import annotations
+
+import uuid
+from datetime import timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from handoff.transcripts import TranscriptMessage, TranscriptStore, make_engine
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path}/nested/transcripts.sqlite3")
+        yield TranscriptStore(engine)
+        engine.dispose()
+        return
+    name = f"xs_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    except OperationalError as error:
+        pytest.skip(f"no PostgreSQL server reachable at 127.0.0.1:5432 ({error.orig})")
+    engine = make_engine(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        yield TranscriptStore(engine)
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {name}"))
+        admin.dispose()
+
+
+def message(conversation: str, direction: str, text_: str, **extra) -> TranscriptMessage:
+    return TranscriptMessage(conversation_id=conversation, channel="app", direction=direction,
+                             text=text_, customer_id="C0001", **extra)
+
+
+def test_messages_come_back_in_order_per_conversation(store):
+    store.record(message("app:C0001", "in", "我的订单到哪了", client_message_id="m1"))
+    store.record(message("app:C0001", "out", "请问您要查询哪一笔订单？",
+                         payload={"buttons": [{"title": "订单", "payload": "/query_order"}]}),
+                 message("app:C0002", "in", "别的会话"))
+    history = store.conversation("app:C0001")
+    assert [(m.direction, m.text) for m in history] == [
+        ("in", "我的订单到哪了"), ("out", "请问您要查询哪一笔订单？")]
+    assert history[0].client_message_id == "m1"
+    assert history[1].payload["buttons"][0]["title"] == "订单"
+    assert all(m.created_at.tzinfo == timezone.utc for m in history)
+
+
+def test_limit_keeps_the_latest(store):
+    store.record(*(message("app:C0003", "in", f"第{i}条") for i in range(10)))
+    assert [m.text for m in store.conversation("app:C0003", limit=3)] == ["第7条", "第8条", "第9条"]
+
+
+def test_a_failed_batch_stores_nothing(store):
+    good = message("app:C0004", "in", "好的")
+    bad = message("app:C0004", "out", None)  # text is NOT NULL on every engine
+    with pytest.raises(IntegrityError):
+        store.record(good, bad)
+    assert store.conversation("app:C0004") == []

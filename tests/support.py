@@ -1,0 +1,99 @@
+"""Helpers for tests in both environments: free ports, real servers in subprocesses."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+SERVICE_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, what: str, process: Optional[subprocess.Popen] = None,
+               log: Optional[Path] = None) -> None:
+    """Poll ``predicate`` until true; fail with the process log if it dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{_tail(log)}")
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s:\n{_tail(log)}")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _tail(log: Optional[Path], lines: int = 40) -> str:
+    if log is None or not log.exists():
+        return ""
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextmanager
+def running(command: list[str], log: Path, env: Optional[dict[str, str]] = None,
+            cwd: Path = ROOT) -> Iterator[subprocess.Popen]:
+    """A subprocess (own process group, output to ``log``) stopped with SIGTERM, then SIGKILL."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield process
+        finally:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def redis_server(tmp_dir: Path) -> Iterator[str]:
+    """A private redis-server on a free port; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(tmp_dir)]
+    with running(command, tmp_dir / "redis.log") as process:
+        wait_until(lambda: _redis_answers(port), 20, "redis-server", process, tmp_dir / "redis.log")
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+def _redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
