@@ -38,13 +38,14 @@ class ActionOrderStatus(Action):
                 await offer_recent_orders(dispatcher, customer_id)
                 return []
             if not is_order_id(order_id):
-                dispatcher.utter_message(text=f"“{order_id}”不像是订单号哦，本店订单号是 16 位数字，请核对后再发给我。")
+                dispatcher.utter_message(
+                    text=f"“{order_id}”不像是订单号哦，本店订单号是 16 位数字，请核对后再发给我。")
                 return [SlotSet("order_id", None)]
             order = await shop.customer_order(customer_id, order_id)
             shipment = await shop.shipment(order.id)
         except NotFound:
-            dispatcher.utter_message(
-                text=f"没有在您的账户下找到订单 {order_id}，请核对订单号；也可以说“我的订单”，我把您最近的订单列出来。")
+            dispatcher.utter_message(text=f"没有在您的账户下找到订单 {order_id}，请核对订单号；"
+                                          "也可以说“我的订单”，我把您最近的订单列出来。")
             return [SlotSet("order_id", None)]
         except ShopError as error:
             log.warning("order status failed: %s", error)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hmac
 import os
-from typing import Any, Awaitable, Callable, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -23,7 +24,7 @@ class ServiceInput(RestInput):
     """``POST /webhooks/xiaoshou/webhook`` with ``sender``, ``message`` and ``metadata``."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "xiaoshou"
 
     def blueprint(

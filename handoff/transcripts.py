@@ -63,7 +63,7 @@ class TranscriptStore:
         Base.metadata.create_all(engine)
 
     @classmethod
-    def from_url(cls, database_url: str) -> "TranscriptStore":
+    def from_url(cls, database_url: str) -> TranscriptStore:
         return cls(make_engine(database_url))
 
     def record(self, *messages: TranscriptMessage) -> None:

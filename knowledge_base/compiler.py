@@ -7,9 +7,10 @@ both environments (training in ``.venv-rasa``, checks and the editor side in ``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 

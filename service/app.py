@@ -5,9 +5,10 @@ several instances side by side each get their own clients.
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator, Optional
+from typing import Optional
 
 import httpx
 from fastapi import FastAPI

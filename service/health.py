@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
@@ -27,7 +28,7 @@ async def readyz(request: Request) -> JSONResponse:
                                                 timeout),
     }
     results = await asyncio.gather(*(_run(check, timeout) for check in checks.values()))
-    report = dict(zip(checks, results))
+    report = dict(zip(checks, results, strict=True))
     ready = all(result["ok"] for result in report.values())
     return JSONResponse({"ready": ready, "checks": report}, status_code=200 if ready else 503)
 

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=2000, gt=0)
 
     @model_validator(mode="after")
-    def _secrets(self) -> "Settings":
+    def _secrets(self) -> Settings:
         if self.xs_env == "production" and len(self.app_token_secret) < 32:
             raise ValueError("APP_TOKEN_SECRET must be set (32+ characters) in production")
         if not self.app_token_secret:

@@ -1,7 +1,7 @@
 """Fixtures shared by the tests of both environments."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

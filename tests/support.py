@@ -9,9 +9,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"

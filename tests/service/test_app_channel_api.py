@@ -87,15 +87,16 @@ def test_bot_down_gives_503_records_the_failure_and_allows_a_retry(client):
 def test_history_is_per_customer(client):
     client.post("/api/app/messages", headers=auth("C0010"),
                 json={"client_message_id": "h1", "text": "只属于C0010"})
-    assert [m["text"] for m in client.get("/api/app/messages", headers=auth("C0010")).json()] == ["只属于C0010"]
+    own = client.get("/api/app/messages", headers=auth("C0010")).json()
+    assert [m["text"] for m in own] == ["只属于C0010"]
     assert client.get("/api/app/messages", headers=auth("C0011")).json() == []
 
 
 def test_websocket_refuses_bad_token(client):
     from starlette.websockets import WebSocketDisconnect
-    with pytest.raises(WebSocketDisconnect) as closed:
-        with client.websocket_connect("/api/app/ws?token=nope") as socket:
-            socket.receive_text()
+    with pytest.raises(WebSocketDisconnect) as closed, \
+            client.websocket_connect("/api/app/ws?token=nope") as socket:
+        socket.receive_text()
     assert closed.value.code == 4401
 
 

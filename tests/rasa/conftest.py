@@ -1,0 +1,32 @@
+"""Fixtures for action tests: a real demo shop process and trackers built like Rasa builds them."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Optional
+
+import pytest
+from rasa_sdk import Tracker
+
+from tests.support import SERVICE_PYTHON, free_port, http_ok, running, wait_until
+
+
+@pytest.fixture(scope="session")
+def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo shop API (it runs in the service environment), on a private port and database."""
+    tmp = tmp_path_factory.mktemp("shop")
+    port = free_port()
+    command = [str(SERVICE_PYTHON), "-m", "demo_shop", "--port", str(port)]
+    with running(command, tmp / "shop.log", {"SHOP_DB_PATH": str(tmp / "shop.sqlite3")}) as process:
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), 60, "demo shop", process,
+                   tmp / "shop.log")
+        yield f"http://127.0.0.1:{port}/api/v1"
+
+
+def make_tracker(text: str, customer_id: Optional[str] = "C0001", intent: str = "query_order",
+                 entities: Optional[list[dict[str, Any]]] = None,
+                 slots: Optional[dict[str, Any]] = None) -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.99},
+              "entities": entities or [],
+              "metadata": {"channel": "app", "customer_id": customer_id} if customer_id else {}}
+    return Tracker("app:test", slots or {"order_id": None}, latest, [], False, None, {},
+                   "action_listen")

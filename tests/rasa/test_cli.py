@@ -1,0 +1,40 @@
+import pytest
+
+from bot import training
+from bot.cli import redis_env
+
+
+def test_redis_url_is_split_for_rasa_endpoints():
+    assert redis_env("redis://:p%40ss@10.0.0.5:6380/2") == {
+        "RASA_REDIS_HOST": "10.0.0.5", "RASA_REDIS_PORT": "6380",
+        "RASA_REDIS_DB": "2", "RASA_REDIS_PASSWORD": "p@ss"}
+    assert redis_env("redis://localhost") == {
+        "RASA_REDIS_HOST": "localhost", "RASA_REDIS_PORT": "6379",
+        "RASA_REDIS_DB": "0", "RASA_REDIS_PASSWORD": ""}
+
+
+@pytest.mark.parametrize("url", ["http://x:1", "localhost:6379", ""])
+def test_bad_redis_url_is_a_clear_error(url):
+    with pytest.raises(SystemExit, match="REDIS_URL"):
+        redis_env(url)
+
+
+def test_fingerprint_changes_with_content_and_name(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "ROOT", tmp_path)
+    first, second = tmp_path / "a.yml", tmp_path / "b.yml"
+    first.write_text("x")
+    second.write_text("y")
+    base = training.fingerprint([first, second])
+    assert training.fingerprint([first, second]) == base
+    second.write_text("z")
+    assert training.fingerprint([first, second]) != base
+    second.write_text("y")
+    renamed = tmp_path / "c.yml"
+    second.rename(renamed)
+    assert training.fingerprint([first, renamed]) != base
+
+
+def test_model_inputs_cover_config_domain_data_and_pins():
+    names = {str(path.relative_to(training.ROOT)) for path in training.model_inputs()}
+    assert {"config.yml", "domain.yml", "requirements/rasa.lock"} <= names
+    assert any(name.startswith("nlu_data/rules/") for name in names)

@@ -1,0 +1,31 @@
+import pytest
+
+from bot.masking import mask_address, mask_name, mask_phone, mask_phones_in
+from bot.patterns import find_order_id, is_order_id
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("我的订单 2611081234567890 到哪了", "2611081234567890"),
+    ("订单号2611081234567890", "2611081234567890"),
+    ("订单号２６１１０８１２３４５６７８９０", "2611081234567890"),   # full-width digits
+    ("电话 13812345678", None),                                        # a phone is not an order
+    ("26110812345678901", None),                                       # 17 digits: too long
+    ("SF1234567890123", None),                                         # a courier number
+    ("没有号码", None),
+])
+def test_find_order_id(text, expected):
+    assert find_order_id(text) == expected
+
+
+def test_is_order_id_needs_exactly_sixteen_digits():
+    assert is_order_id("2611081234567890")
+    assert not is_order_id("261108123456789")
+    assert not is_order_id("2611081234567890 ")
+
+
+def test_masks():
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_name("张伟") == "张*"
+    assert mask_name("欧阳娜娜") == "欧***"
+    assert mask_address("浙江省杭州市西湖区文三路 100 号 3 单元") == "浙江省杭州市****"
+    assert mask_phones_in("我的电话13812345678，备用 15900001111") == "我的电话138****5678，备用 159****1111"
