@@ -43,7 +43,7 @@ class DemoSessionOut(BaseModel):
 async def demo_customers(request: Request) -> list[dict[str, Any]]:
     data = await _shop_get(request, "/customers", {"limit": 20})
     return [{"id": customer["id"], "display_name": mask_name(customer["name"]),
-             "tier_label": customer.get("tier_label") or "会员"} for customer in data["items"]]
+             "tier_label": customer["membership_label"]} for customer in data["items"]]
 
 
 @router.post("/session", response_model=DemoSessionOut, summary="A token for a demo customer")
