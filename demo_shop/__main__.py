@@ -3,18 +3,11 @@ prints its OpenAPI document (the contract in docs/shop-api.openapi.json)."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 import uvicorn
 
-from demo_shop.app import create_app
-from demo_shop.settings import ShopSettings
-
-
-def openapi_json() -> str:
-    document = create_app(ShopSettings()).openapi()
-    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+from demo_shop.app import create_app, openapi_json
 
 
 def main() -> None:
@@ -29,4 +22,5 @@ def main() -> None:
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info", access_log=False)
 
 
-main()
+if __name__ == "__main__":
+    main()

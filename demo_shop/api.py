@@ -9,8 +9,14 @@ from sqlalchemy.orm import Session
 
 from demo_shop import models, schemas
 from demo_shop.errors import NotFound
-from demo_shop.status import (COURIERS, MEMBERSHIP_LABELS, ORDER_STATUS_LABELS,
-                              REFUND_STATUS_LABELS, RETURN_STATUS_LABELS, SHIPMENT_STATUS_LABELS)
+from demo_shop.status import (
+    COURIERS,
+    MEMBERSHIP_LABELS,
+    ORDER_STATUS_LABELS,
+    REFUND_STATUS_LABELS,
+    RETURN_STATUS_LABELS,
+    SHIPMENT_STATUS_LABELS,
+)
 
 router = APIRouter(prefix="/api/v1", responses={401: {"model": schemas.Error},
                                                  422: {"model": schemas.Error}})

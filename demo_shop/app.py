@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import hmac
+import json
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import AsyncIterator, Optional
+from typing import Optional
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import create_engine, event, select
@@ -65,3 +67,9 @@ def create_app(settings: Optional[ShopSettings] = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def openapi_json() -> str:
+    """The contract as committed in docs/shop-api.openapi.json (stable order, readable Chinese)."""
+    document = create_app(ShopSettings()).openapi()
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

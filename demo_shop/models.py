@@ -21,7 +21,7 @@ class Customer(Base):
     address: Mapped[str] = mapped_column(String(200))
     membership: Mapped[str] = mapped_column(String(16))
     joined_at: Mapped[datetime] = mapped_column(DateTime)
-    identities: Mapped[list["Identity"]] = relationship(back_populates="customer")
+    identities: Mapped[list[Identity]] = relationship(back_populates="customer")
 
 
 class Identity(Base):
@@ -50,8 +50,8 @@ class Order(Base):
     paid_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     shipped_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     signed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
-    items: Mapped[list["OrderItem"]] = relationship(order_by="OrderItem.id")
-    shipment: Mapped[Optional["Shipment"]] = relationship(back_populates="order")
+    items: Mapped[list[OrderItem]] = relationship(order_by="OrderItem.id")
+    shipment: Mapped[Optional[Shipment]] = relationship(back_populates="order")
 
 
 class OrderItem(Base):
@@ -74,7 +74,7 @@ class Shipment(Base):
     courier_code: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(24))
     order: Mapped[Order] = relationship(back_populates="shipment")
-    events: Mapped[list["ShipmentEvent"]] = relationship(
+    events: Mapped[list[ShipmentEvent]] = relationship(
         order_by="desc(ShipmentEvent.time), desc(ShipmentEvent.id)")
 
 

@@ -14,8 +14,16 @@ from itertools import accumulate
 from sqlalchemy.orm import Session
 
 from demo_shop import catalog
-from demo_shop.models import (Customer, Identity, Order, OrderItem, Refund, ReturnRequest,
-                              Shipment, ShipmentEvent)
+from demo_shop.models import (
+    Customer,
+    Identity,
+    Order,
+    OrderItem,
+    Refund,
+    ReturnRequest,
+    Shipment,
+    ShipmentEvent,
+)
 from demo_shop.status import COURIERS, ORDER_STATUS_LABELS
 
 CUSTOMERS = 60
@@ -111,7 +119,7 @@ def _order_with_history(rng: random.Random, ids: _Ids, customer: Customer, statu
                   signed_at=timeline.get("signed"))
     records: list = [order, *items]
     if status in SHIPPED_STATES:
-        records += _shipment(rng, ids, order, timeline)
+        records += _shipment(rng, ids, order, timeline, anchor)
     records += _after_sale(rng, ids, order, goods, anchor)
     return records
 
@@ -178,7 +186,8 @@ def _items(rng: random.Random, order_id: str) -> list[OrderItem]:
             for sku, name, category, price in chosen]
 
 
-def _shipment(rng: random.Random, ids: _Ids, order: Order, timeline: dict) -> list:
+def _shipment(rng: random.Random, ids: _Ids, order: Order, timeline: dict,
+              anchor: datetime) -> list:
     code = rng.choice(list(COURIERS))
     courier_name, prefix, digits = COURIERS[code]
     tracking = ids.make(prefix, digits)
@@ -189,10 +198,9 @@ def _shipment(rng: random.Random, ids: _Ids, order: Order, timeline: dict) -> li
                             description=text)
               for moment, (location, text) in zip(stages, descriptions, strict=False)]
     if returned:
-        back = stages[-1] + timedelta(hours=rng.uniform(2, 6))
+        back = _to_second(stages[-1] + (anchor - stages[-1]) * rng.uniform(0.3, 0.9))
         events.append(ShipmentEvent(tracking_number=tracking, time=back, location=events[-1].location,
                                     description="收件人地址无法派送，快件已退回寄件人"))
-        stages = [*stages, back]
     status = "returned" if returned else {2: "picked_up", 3: "in_transit", 4: "in_transit",
                                           5: "out_for_delivery", 6: "delivered"}[len(timeline["stages"])]
     return [Shipment(tracking_number=tracking, order_id=order.id, courier_code=code, status=status),
