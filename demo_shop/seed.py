@@ -35,6 +35,7 @@ ORDER_WEIGHT_BY_MEMBERSHIP = {"regular": 1, "silver": 2, "gold": 4, "vip": 7}
 STATUS_WEIGHTS = {"pending_payment": 3, "pending_shipment": 6, "shipped": 5, "in_transit": 8,
                   "out_for_delivery": 4, "delivered": 30, "cancelled": 6, "after_sale": 4,
                   "refunding": 3, "refunded": 4}
+SIGNERS = ["本人", "家门口快递柜", "驿站代收", "家人"]
 SHIPPED_STATES = {"shipped", "in_transit", "out_for_delivery", "delivered", "after_sale",
                   "refunding", "refunded"}
 
@@ -220,7 +221,7 @@ def _trace_texts(rng: random.Random, courier_name: str, address: str) -> list[tu
         (city, f"快件已到达【{hub}】"),
         (city, f"快件已从【{hub}】发出，正发往【{district}营业部】"),
         (city, f"【{district}营业部】快件正在派送中，派送员：{rng.choice(catalog.COURIER_NAMES)}"),
-        (city, f"快件已签收，签收人：{rng.choice(['本人', '家门口快递柜', '驿站代收', '家人'])}。感谢使用{courier_name}"),
+        (city, f"快件已签收，签收人：{rng.choice(SIGNERS)}。感谢使用{courier_name}"),
     ]
 
 
