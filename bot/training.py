@@ -21,9 +21,11 @@ FINGERPRINT_PATH = MODEL_DIR / f"{MODEL_NAME}.inputs.sha256"
 
 def model_inputs() -> list[Path]:
     """Files whose content decides the trained model, in a stable order."""
-    fixed = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "requirements" / "rasa.lock"]
+    fixed = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "requirements" / "rasa.lock",
+             ROOT / "bot" / "normalization.py", ROOT / "bot" / "nlu_components.py"]
     data = sorted((ROOT / "nlu_data").rglob("*.yml"))
-    return fixed + data
+    resources = sorted(path for path in (ROOT / "bot" / "data").rglob("*") if path.is_file())
+    return fixed + data + resources
 
 
 def fingerprint(paths: list[Path]) -> str:

@@ -29,3 +29,14 @@ def test_masks():
     assert mask_name("欧阳娜娜") == "欧***"
     assert mask_address("浙江省杭州市西湖区文三路 100 号 3 单元") == "浙江省杭州市****"
     assert mask_phones_in("我的电话13812345678，备用 15900001111") == "我的电话138****5678，备用 159****1111"
+
+
+@pytest.mark.parametrize("number, courier", [
+    ("SF1234567890123", "SF"), ("sf1234567890123", "SF"), ("YT1234567890123", "YTO"),
+    ("JD0012345678901", "JD"), ("71234567890123", "ZTO"), ("4312345678901", "YD"),
+    ("7712345678901", "STO"), ("1123456789012", "EMS"), ("EA123456789CN", "EMS"),
+    ("SF12", None), ("2611081234567890", None), ("13812345678", None), ("", None),
+])
+def test_courier_of_tracking_number(number, courier):
+    from bot.patterns import courier_of_tracking_number
+    assert courier_of_tracking_number(number) == courier
