@@ -1,14 +1,19 @@
 """Rasa graph components of the assistant (imported by Rasa from config.yml; `.venv-rasa` only)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START
-from rasa.shared.nlu.constants import ENTITY_ATTRIBUTE_VALUE, TEXT
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_VALUE,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -25,8 +30,8 @@ class ChineseNormalizer(GraphComponent):
     """
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "ChineseNormalizer":
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> ChineseNormalizer:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -35,7 +40,7 @@ class ChineseNormalizer(GraphComponent):
                 _normalize_message(example)
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT)
             if text and not text.startswith("/"):  # "/intent{...}" payloads stay exact
@@ -77,11 +82,11 @@ class EntityValidator(GraphComponent):
     """Runs after the extractors: drops malformed ids and puts waybill numbers in upper case."""
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "EntityValidator":
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> EntityValidator:
         return cls()
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             entities = message.get(ENTITIES)
             if entities:
@@ -90,13 +95,13 @@ class EntityValidator(GraphComponent):
         return messages
 
 
-def _is_valid(entity: Dict[Text, Any]) -> bool:
+def _is_valid(entity: dict[str, Any]) -> bool:
     validate = _VALIDATORS.get(entity.get("entity"))
     value = entity.get(ENTITY_ATTRIBUTE_VALUE)
     return validate is None or (isinstance(value, str) and validate(value))
 
 
-def _checked(entity: Dict[Text, Any]) -> Dict[Text, Any]:
+def _checked(entity: dict[str, Any]) -> dict[str, Any]:
     if entity.get("entity") == "tracking_number":
         return {**entity, ENTITY_ATTRIBUTE_VALUE: entity[ENTITY_ATTRIBUTE_VALUE].strip().upper()}
     return entity
