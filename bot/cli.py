@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from bot import training
+from bot import evaluate, training
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     train = commands.add_parser("train", help="compile the FAQ and train when inputs changed")
     train.add_argument("--force", action="store_true", help="train even if the model is current")
     train.set_defaults(func=lambda args: training.train(force=args.force))
+    commands.add_parser("eval", help="score the model on the held-out set beside a baseline"
+                        ).set_defaults(func=lambda args: evaluate.main())
     commands.add_parser("rasa", help="run the Rasa server").set_defaults(func=run_rasa)
     commands.add_parser("actions", help="run the action server").set_defaults(func=run_actions)
     args = parser.parse_args(argv)
