@@ -67,7 +67,7 @@ def predicted_labels(parse: dict[str, Any]) -> tuple[str, str | None, set[tuple[
 def entity_f1(gold: list[set], predicted: list[set]) -> dict[str, float]:
     scores = {}
     for name in CHECKED_ENTITIES:
-        true_positive = sum(len({g for g in gs if g[0] == name} & ps) for gs, ps in zip(gold, predicted))
+        true_positive = sum(len({g for g in gs if g[0] == name} & ps) for gs, ps in zip(gold, predicted, strict=True))
         gold_count = sum(1 for gs in gold for g in gs if g[0] == name)
         predicted_count = sum(1 for ps in predicted for p in ps if p[0] == name)
         precision = true_positive / predicted_count if predicted_count else 1.0
@@ -95,7 +95,7 @@ def intent_scores(gold: list[str], predicted: list[str]) -> dict[str, Any]:
     per_intent = f1_score(gold, predicted, labels=labels, average=None, zero_division=0)
     return {"accuracy": accuracy_score(gold, predicted),
             "macro_f1": f1_score(gold, predicted, labels=labels, average="macro", zero_division=0),
-            "per_intent_f1": dict(zip(labels, map(float, per_intent)))}
+            "per_intent_f1": dict(zip(labels, map(float, per_intent), strict=True))}
 
 
 def confusion_png(gold: list[str], predicted: list[str], path: Path) -> None:
@@ -125,8 +125,8 @@ def evaluate() -> dict[str, Any]:
     labels = [predicted_labels(parse) for parse in parses]
     gold_intents = [e["intent"] for e in test]
     model_intents = [intent for intent, _, _ in labels]
-    faq = [(e["response_key"], key) for e, (_, key, _) in zip(test, labels) if e["intent"] == "faq"]
-    oos = [intent for e, intent in zip(test, model_intents) if e["intent"] == "out_of_scope"]
+    faq = [(e["response_key"], key) for e, (_, key, _) in zip(test, labels, strict=True) if e["intent"] == "faq"]
+    oos = [intent for e, intent in zip(test, model_intents, strict=True) if e["intent"] == "out_of_scope"]
     REPORTS.mkdir(exist_ok=True)
     confusion_png(gold_intents, model_intents, REPORTS / "confusion_matrix.png")
     report = {
@@ -141,7 +141,7 @@ def evaluate() -> dict[str, Any]:
         "parse_ms_p50": statistics.median(latencies),
         "parse_ms_p95": sorted(latencies)[int(0.95 * (len(latencies) - 1))],
         "errors": [{"text": e["text"], "true": e["intent"], "predicted": p}
-                   for e, p in zip(test, model_intents) if e["intent"] != p],
+                   for e, p in zip(test, model_intents, strict=True) if e["intent"] != p],
     }
     (REPORTS / "eval.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
     (REPORTS / "eval.md").write_text(markdown(report), encoding="utf-8")
