@@ -67,7 +67,8 @@ def predicted_labels(parse: dict[str, Any]) -> tuple[str, str | None, set[tuple[
 def entity_f1(gold: list[set], predicted: list[set]) -> dict[str, float]:
     scores = {}
     for name in CHECKED_ENTITIES:
-        true_positive = sum(len({g for g in gs if g[0] == name} & ps) for gs, ps in zip(gold, predicted, strict=True))
+        true_positive = sum(len({g for g in gs if g[0] == name} & ps)
+                            for gs, ps in zip(gold, predicted, strict=True))
         gold_count = sum(1 for gs in gold for g in gs if g[0] == name)
         predicted_count = sum(1 for ps in predicted for p in ps if p[0] == name)
         precision = true_positive / predicted_count if predicted_count else 1.0
@@ -125,7 +126,8 @@ def evaluate() -> dict[str, Any]:
     labels = [predicted_labels(parse) for parse in parses]
     gold_intents = [e["intent"] for e in test]
     model_intents = [intent for intent, _, _ in labels]
-    faq = [(e["response_key"], key) for e, (_, key, _) in zip(test, labels, strict=True) if e["intent"] == "faq"]
+    faq = [(e["response_key"], key) for e, (_, key, _) in zip(test, labels, strict=True)
+           if e["intent"] == "faq"]
     oos = [intent for e, intent in zip(test, model_intents, strict=True) if e["intent"] == "out_of_scope"]
     REPORTS.mkdir(exist_ok=True)
     confusion_png(gold_intents, model_intents, REPORTS / "confusion_matrix.png")
