@@ -44,7 +44,7 @@ kb-check: $(RASA_VENV)/.installed  ## check the knowledge base and compile it in
 	@$(RASA_VENV)/bin/python -m knowledge_base
 
 run: install train  ## start Redis (if needed), Rasa, actions, demo shop and the service
-	@scripts/run.sh
+	@scripts/run.sh || [ $$? -eq 130 ]  # 130: stopped with Ctrl-C
 
 validate: train  ## Rasa's own consistency check of domain, data and stories
 	@$(RASA_VENV)/bin/rasa data validate --domain domain.yml --data nlu_data --config config.yml --fail-on-warnings
