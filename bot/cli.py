@@ -52,8 +52,8 @@ def run_rasa(args: argparse.Namespace) -> None:
         "--enable-api",
     ]
     token = os.environ.get("RASA_AUTH_TOKEN")
-    if token:
-        command += ["--auth-token", token]
+    if token:  # "=" form: a token may start with "-", which argparse would take for an option
+        command.append(f"--auth-token={token}")
     _exec(command, env)
 
 

@@ -38,3 +38,17 @@ def test_model_inputs_cover_config_domain_data_and_pins():
     names = {str(path.relative_to(training.ROOT)) for path in training.model_inputs()}
     assert {"config.yml", "domain.yml", "requirements/rasa.lock"} <= names
     assert any(name.startswith("nlu_data/rules/") for name in names)
+
+
+def test_rasa_gets_a_token_that_starts_with_a_dash_as_a_value(monkeypatch, tmp_path):
+    from bot import cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "_exec", lambda command, env: seen.update(command=command, env=env))
+    monkeypatch.setattr(training, "MODEL_PATH", tmp_path / "model.tar.gz")
+    (tmp_path / "model.tar.gz").write_bytes(b"")
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "-starts-with-dash")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6390/1")
+    cli.run_rasa(None)
+    assert "--auth-token=-starts-with-dash" in seen["command"]
+    assert seen["env"]["RASA_REDIS_PORT"] == "6390"
