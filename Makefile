@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install train run test test-service test-rasa validate kb-check eval lint lock clean
+.PHONY: help install train run test test-service test-rasa test-conversations validate kb-check eval lint lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,7 +54,14 @@ eval: train  ## held-out NLU scores beside a TF-IDF baseline, then 5-fold cross-
 	@$(RASA_VENV)/bin/rasa test nlu --nlu nlu_data --config config.yml --cross-validation --folds 5 \
 	  --out reports/crossval 2>&1 | grep -E "(intent|entity|response).*(Accuracy|F1-Score|Precision)" || true
 
-test: install train validate test-rasa test-service  ## everything CI runs
+test: install train validate test-conversations test-rasa test-service  ## everything CI runs
+
+test-conversations: train  ## Rasa conversation tests (NLU + dialogue) in tests/conversations
+	@mkdir -p reports
+	@$(RASA_VENV)/bin/rasa test core --model models/xiaoshou.tar.gz --stories tests/conversations \
+	  --fail-on-prediction-errors --out reports/conversations > reports/conversations.log 2>&1 \
+	  || { tail -25 reports/conversations.log; exit 1; }
+	@grep -E "Correct:" reports/conversations.log | head -1 | sed 's/.*Correct:/conversation tests: correct/'
 
 test-rasa: $(RASA_VENV)/.installed  ## tests that run inside the Rasa environment (actions, channel)
 	@$(RASA_VENV)/bin/python -m pytest tests/rasa $(PYTEST_ARGS)
