@@ -63,7 +63,9 @@ def run_actions(args: argparse.Namespace) -> None:
         "--actions", "actions",
         "--port", os.environ.get("ACTIONS_PORT", "5055"),
     ]
-    _exec(command, {})
+    # The action server trusts the customer id in the tracker Rasa sends, so only Rasa may reach
+    # it: loopback unless ACTIONS_HOST says otherwise (rasa_sdk reads the host from SANIC_HOST).
+    _exec(command, {"SANIC_HOST": os.environ.get("ACTIONS_HOST", "127.0.0.1")})
 
 
 def main(argv: list[str] | None = None) -> None:

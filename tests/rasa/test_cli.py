@@ -52,3 +52,16 @@ def test_rasa_gets_a_token_that_starts_with_a_dash_as_a_value(monkeypatch, tmp_p
     cli.run_rasa(None)
     assert "--auth-token=-starts-with-dash" in seen["command"]
     assert seen["env"]["RASA_REDIS_PORT"] == "6390"
+
+
+def test_action_server_listens_on_loopback_unless_told(monkeypatch):
+    from bot import cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "_exec", lambda command, env: seen.update(command=command, env=env))
+    monkeypatch.delenv("ACTIONS_HOST", raising=False)
+    cli.run_actions(None)
+    assert seen["env"]["SANIC_HOST"] == "127.0.0.1"
+    monkeypatch.setenv("ACTIONS_HOST", "10.1.2.3")
+    cli.run_actions(None)
+    assert seen["env"]["SANIC_HOST"] == "10.1.2.3"
