@@ -19,17 +19,28 @@ MODEL_PATH = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
 FINGERPRINT_PATH = MODEL_DIR / f"{MODEL_NAME}.inputs.sha256"
 
 
+# Pinned packages whose version changes the trained model (a new test tool does not).
+MODEL_PACKAGES = ("rasa", "tensorflow", "jieba", "opencc", "scikit-learn", "numpy")
+LOCK_PATH = ROOT / "requirements" / "rasa.lock"
+
+
 def model_inputs() -> list[Path]:
     """Files whose content decides the trained model, in a stable order."""
-    fixed = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "requirements" / "rasa.lock",
+    fixed = [ROOT / "config.yml", ROOT / "domain.yml",
              ROOT / "bot" / "normalization.py", ROOT / "bot" / "nlu_components.py"]
     data = sorted((ROOT / "nlu_data").rglob("*.yml"))
     resources = sorted(path for path in (ROOT / "bot" / "data").rglob("*") if path.is_file())
     return fixed + data + resources
 
 
-def fingerprint(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
+def model_pins(lock: Path = LOCK_PATH) -> bytes:
+    lines = lock.read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines
+                     if line.split("==")[0].strip().lower() in MODEL_PACKAGES).encode()
+
+
+def fingerprint(paths: list[Path], pins: bytes = b"") -> str:
+    digest = hashlib.sha256(pins)
     for path in paths:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(b"\0")
@@ -41,7 +52,7 @@ def fingerprint(paths: list[Path]) -> str:
 def is_stale() -> bool:
     if not MODEL_PATH.exists() or not FINGERPRINT_PATH.exists():
         return True
-    return FINGERPRINT_PATH.read_text().strip() != fingerprint(model_inputs())
+    return FINGERPRINT_PATH.read_text().strip() != fingerprint(model_inputs(), model_pins())
 
 
 def train(force: bool = False) -> bool:
@@ -51,7 +62,7 @@ def train(force: bool = False) -> bool:
     if not force and not is_stale():
         print(f"model up to date: {MODEL_PATH.relative_to(ROOT)}")
         return False
-    expected = fingerprint(model_inputs())
+    expected = fingerprint(model_inputs(), model_pins())
     MODEL_DIR.mkdir(exist_ok=True)
     command = [
         sys.executable, "-m", "rasa", "train",

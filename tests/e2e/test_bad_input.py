@@ -46,7 +46,7 @@ def test_too_long_message_gets_a_clear_chinese_error(service, stack):
 def test_forged_order_payload_does_not_leak_other_customers_orders(service, shop, stack):
     theirs = next(order for order in shop.get("/orders", params={"limit": 50}).json()["items"]
                   if order["customer_id"] != CUSTOMER)
-    response = send(service, stack, '/query_order{"order_id": "%s"}' % theirs["id"])
+    response = send(service, stack, '/query_order{"order_id": "' + theirs["id"] + '"}')
     text = reply_text(response.json())
     assert f"没有在您的账户下找到订单 {theirs['id']}" in text
     assert theirs["status_label"] not in text

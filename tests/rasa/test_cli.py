@@ -34,10 +34,22 @@ def test_fingerprint_changes_with_content_and_name(tmp_path, monkeypatch):
     assert training.fingerprint([first, renamed]) != base
 
 
-def test_model_inputs_cover_config_domain_data_and_pins():
+def test_model_inputs_cover_config_domain_data_and_components():
     names = {str(path.relative_to(training.ROOT)) for path in training.model_inputs()}
-    assert {"config.yml", "domain.yml", "requirements/rasa.lock"} <= names
+    assert {"config.yml", "domain.yml", "bot/normalization.py", "bot/nlu_components.py"} <= names
     assert any(name.startswith("nlu_data/rules/") for name in names)
+    assert any(name.startswith("bot/data/jieba/") for name in names)
+
+
+def test_only_model_relevant_pins_count(tmp_path):
+    lock = tmp_path / "rasa.lock"
+    lock.write_text("# header\nrasa==3.6.21\npytest==8.4.2\nTensorFlow==2.12.0\n", encoding="utf-8")
+    assert training.model_pins(lock) == b"rasa==3.6.21\nTensorFlow==2.12.0"
+    before = training.fingerprint([], training.model_pins(lock))
+    lock.write_text("rasa==3.6.21\npytest==9.0.0\nTensorFlow==2.12.0\n", encoding="utf-8")
+    assert training.fingerprint([], training.model_pins(lock)) == before
+    lock.write_text("rasa==3.6.22\npytest==9.0.0\nTensorFlow==2.12.0\n", encoding="utf-8")
+    assert training.fingerprint([], training.model_pins(lock)) != before
 
 
 def test_rasa_gets_a_token_that_starts_with_a_dash_as_a_value(monkeypatch, tmp_path):
