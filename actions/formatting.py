@@ -26,3 +26,7 @@ def order_status_text(order: Order, shipment: Shipment | None) -> str:
 
 def order_button_title(order: Order) -> str:
     return f"{order.id[-6:]} · {order.summary} · {order.status_label}"
+
+
+def yuan(fen: int) -> str:
+    return f"¥{fen // 100}.{fen % 100:02d}"

@@ -32,6 +32,8 @@ class ShopUnavailable(ShopError):
 class OrderItem:
     sku: str
     name: str
+    category: str
+    unit_price_fen: int
     quantity: int
 
 
@@ -42,7 +44,9 @@ class Order:
     status_label: str
     items: tuple[OrderItem, ...]
     total_display: str
+    shipping_fee_fen: int
     created_at: datetime
+    signed_at: Optional[datetime]
 
     @property
     def summary(self) -> str:
@@ -73,6 +77,12 @@ class Shipment:
         return self.events[0] if self.events else None
 
 
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    membership: str
+
+
 class ShopClient:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -81,9 +91,15 @@ class ShopClient:
     async def customer_order(self, customer_id: str, order_id: str) -> Order:
         return _order(await self._get(f"/customers/{customer_id}/orders/{order_id}"))
 
-    async def recent_orders(self, customer_id: str, limit: int = 5) -> list[Order]:
-        data = await self._get(f"/customers/{customer_id}/orders", {"limit": str(limit)})
+    async def recent_orders(self, customer_id: str, limit: int = 5,
+                            status: Optional[str] = None) -> list[Order]:
+        params = {"limit": str(limit), **({"status": status} if status else {})}
+        data = await self._get(f"/customers/{customer_id}/orders", params)
         return [_order(item) for item in _items(data)]
+
+    async def customer(self, customer_id: str) -> Customer:
+        data = await self._get(f"/customers/{customer_id}")
+        return Customer(id=data["id"], membership=data["membership"])
 
     async def shipment(self, order_id: str) -> Optional[Shipment]:
         """The order's shipment, or None when it has not shipped."""
@@ -136,18 +152,26 @@ def _items(data: Any) -> list[dict[str, Any]]:
 def _order(data: dict[str, Any]) -> Order:
     return Order(
         id=data["id"], status=data["status"], status_label=data["status_label"],
-        items=tuple(OrderItem(sku=item["sku"], name=item["name"], quantity=item["quantity"])
+        items=tuple(OrderItem(sku=item["sku"], name=item["name"], category=item["category"],
+                              unit_price_fen=item["unit_price_fen"], quantity=item["quantity"])
                     for item in data.get("items", [])),
         total_display=data["total_display"],
-        created_at=datetime.fromisoformat(data["created_at"]),
+        shipping_fee_fen=data.get("shipping_fee_fen", 0),
+        created_at=_time(data["created_at"]),
+        signed_at=_time(data["signed_at"]) if data.get("signed_at") else None,
     )
+
+
+def _time(value: str) -> datetime:
+    """ISO 8601 from the API; Python 3.10 does not read a trailing "Z"."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _shipment(data: dict[str, Any]) -> Shipment:
     return Shipment(
         courier_name=data["courier_name"], tracking_number=data["tracking_number"],
         status=data["status"],
-        events=tuple(TraceEvent(time=datetime.fromisoformat(event["time"]),
+        events=tuple(TraceEvent(time=_time(event["time"]),
                                 location=event.get("location") or "",
                                 description=event["description"])
                      for event in data.get("events", [])),

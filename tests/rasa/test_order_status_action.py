@@ -7,9 +7,10 @@ import aiohttp
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import order_status
+from actions import order_lookup
 from actions.api.shop import ShopClient
-from actions.order_status import ActionOrderStatus, requested_order_id
+from actions.order_lookup import requested_order_id
+from actions.order_status import ActionOrderStatus
 from actions.settings import Settings
 from tests.rasa.conftest import make_tracker
 from tests.support import free_port
@@ -22,7 +23,7 @@ def settings_for(url: str, retries: int = 1) -> Settings:
 
 @pytest.fixture
 def use_shop(monkeypatch, shop_url):
-    monkeypatch.setattr(order_status, "shop", ShopClient(settings_for(shop_url)))
+    monkeypatch.setattr(order_lookup, "shop", ShopClient(settings_for(shop_url)))
 
 
 async def fetch(url: str) -> dict:
@@ -34,7 +35,7 @@ async def fetch(url: str) -> dict:
 async def run(tracker) -> tuple[list[dict], list[dict]]:
     dispatcher = CollectingDispatcher()
     events = await ActionOrderStatus().run(dispatcher, tracker, {})
-    await order_status.shop.close()
+    await order_lookup.shop.close()
     return dispatcher.messages, events
 
 
@@ -49,7 +50,7 @@ def test_order_id_precedence():
 
 async def test_anonymous_customer_is_asked_to_log_in():
     messages, events = await run(make_tracker("我的订单到哪了", customer_id=None))
-    assert messages[0]["text"] == order_status.NOT_LOGGED_IN and events == []
+    assert messages[0]["text"] == order_lookup.NOT_LOGGED_IN and events == []
 
 
 async def test_own_order_shows_status_and_latest_event(use_shop, shop_url):
@@ -87,6 +88,6 @@ async def test_wrong_shape_is_explained(use_shop):
 
 async def test_shop_down_gives_a_polite_answer(monkeypatch):
     dead = f"http://127.0.0.1:{free_port()}/api/v1"
-    monkeypatch.setattr(order_status, "shop", ShopClient(settings_for(dead, retries=2)))
+    monkeypatch.setattr(order_lookup, "shop", ShopClient(settings_for(dead, retries=2)))
     messages, events = await run(make_tracker("订单2611081234567890到哪了"))
-    assert messages[0]["text"] == order_status.SHOP_DOWN and events == []
+    assert messages[0]["text"] == order_lookup.SHOP_DOWN and events == []
