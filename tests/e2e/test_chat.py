@@ -117,3 +117,14 @@ def test_ready_when_everything_answers(service):
     ready = service.get("/readyz")
     assert ready.status_code == 200
     assert all(check["ok"] for check in ready.json()["checks"].values())
+
+
+def test_return_question_gets_the_policy_answer_for_that_order(service, shop, stack):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    order = next(o for o in shop.get("/orders", params={"status": "delivered", "limit": 100}).json()["items"]
+                 if now - datetime.fromisoformat(o["signed_at"]) < timedelta(days=5)
+                 and {i["category"] for i in o["items"]} <= {"apparel", "shoes", "electronics", "home"})
+    text = reply_text(chat(service, stack, order["customer_id"], f"订单{order['id']}不想要了，我要退货"))
+    assert f"订单 {order['id']} 可以申请7天无理由退货" in text
