@@ -52,7 +52,8 @@ validate: train  ## Rasa's own consistency check of domain, data and stories
 eval: train  ## held-out NLU scores beside a TF-IDF baseline, then 5-fold cross-validation (reports/)
 	@$(RASA_VENV)/bin/python -m bot eval
 	@$(RASA_VENV)/bin/rasa test nlu --nlu nlu_data --config config.yml --cross-validation --folds 5 \
-	  --out reports/crossval 2>&1 | grep -E "(intent|entity|response).*(Accuracy|F1-Score|Precision)" || true
+	  --out reports/crossval > reports/crossval.log 2>&1 || { tail -20 reports/crossval.log; exit 1; }
+	@$(RASA_VENV)/bin/python -m bot crossval-report
 
 test: install train validate test-conversations test-rasa test-service  ## everything CI runs
 

@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     train.set_defaults(func=lambda args: training.train(force=args.force))
     commands.add_parser("eval", help="score the model on the held-out set beside a baseline"
                         ).set_defaults(func=lambda args: evaluate.main())
+    commands.add_parser("crossval-report", help="summarise reports/crossval into reports/eval.md"
+                        ).set_defaults(func=lambda args: print(evaluate.crossval_report()))
     commands.add_parser("rasa", help="run the Rasa server").set_defaults(func=run_rasa)
     commands.add_parser("actions", help="run the action server").set_defaults(func=run_actions)
     args = parser.parse_args(argv)

@@ -174,3 +174,23 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main() -> None:
     print(markdown(evaluate()).split("## Per-intent")[0])
+
+
+def crossval_report(directory: Path = REPORTS / "crossval") -> str:
+    """Summary of `rasa test nlu --cross-validation` (run on the training data only)."""
+    def load(name: str) -> dict[str, Any]:
+        return json.loads((directory / name).read_text())
+
+    intents, entities = load("intent_report.json"), load("DIETClassifier_report.json")
+    selection = load("response_selection_report.json")
+    lines = ["## 5-fold cross-validation on the training data", "",
+             "| metric | value |", "|---|---|",
+             f"| intent accuracy | {intents['accuracy']:.3f} |",
+             f"| intent macro-F1 | {intents['macro avg']['f1-score']:.3f} |",
+             f"| FAQ response selection accuracy | {selection['accuracy']:.3f} |",
+             *(f"| entity F1 `{name}` | {entities[name]['f1-score']:.3f} |"
+               for name in (*CHECKED_ENTITIES, "product", "address") if name in entities), ""]
+    text = "\n".join(lines)
+    with open(REPORTS / "eval.md", "a", encoding="utf-8") as report:
+        report.write("\n" + text)
+    return text
