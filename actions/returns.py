@@ -5,57 +5,31 @@ then the customer is told exactly what they are entitled to and where to apply.
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timezone
-from typing import Any
-
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions import order_lookup
-from actions.api.shop import NotFound, Order, ShopError
-from actions.customer import customer_id_of
+from actions.api.shop import Order
 from actions.formatting import short_time, yuan
 from actions.policy import Decision, Item, Policy, decide, load_policy
 
-log = logging.getLogger(__name__)
 APPLY_HINT = "办理方式：App「我的订单」→ 该订单 →「申请售后」→「退货退款」。"
 
 
-class ActionReturnEligibility(Action):
+class ActionReturnEligibility(order_lookup.CustomerOrderAction):
+    offer_intent = "request_return"
+    offer_prompt = "请问要退哪一笔订单？这是您最近签收的订单："
+    offer_status = "delivered"
+
     def name(self) -> str:
         return "action_return_eligibility"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
-        customer_id = customer_id_of(tracker)
-        if customer_id is None:
-            dispatcher.utter_message(text=order_lookup.NOT_LOGGED_IN)
-            return []
-        shop = order_lookup.shop
-        order_id = order_lookup.requested_order_id(tracker)
-        try:
-            if order_id is None:
-                orders = await shop.recent_orders(customer_id, 5, status="delivered")
-                order_lookup.offer_orders(dispatcher, orders, "request_return",
-                                          "请问要退哪一笔订单？这是您最近签收的订单：")
-                return []
-            order = await shop.customer_order(customer_id, order_id)
-            customer = await shop.customer(customer_id)
-        except NotFound:
-            dispatcher.utter_message(text=order_lookup.not_found_text(order_id or ""))
-            return [SlotSet("order_id", None)]
-        except ShopError as error:
-            log.warning("return eligibility failed: %s", error)
-            dispatcher.utter_message(text=order_lookup.SHOP_DOWN)
-            return []
+    async def answer(self, order: Order, customer_id: str) -> str:
+        customer = await order_lookup.shop.customer(customer_id)
         policy = load_policy()  # read each time: shop staff may have edited it
         tier = "vip" if customer.membership == "vip" else "regular"
         decision = decide(policy, items_of(order), "no_reason", order.signed_at,
                           datetime.now(timezone.utc), tier, order.shipping_fee_fen)
-        dispatcher.utter_message(text=return_answer(order, decision, policy))
-        return [SlotSet("order_id", order.id)]
+        return return_answer(order, decision, policy)
 
 
 def items_of(order: Order) -> list[Item]:
