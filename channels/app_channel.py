@@ -112,12 +112,19 @@ async def websocket_chat(websocket: WebSocket, token: str = "") -> None:
         return
     await websocket.accept()
     conversations = websocket.app.state.conversations
-    try:
-        while True:
-            frame = await websocket.receive_text()
-            await websocket.send_json(await _answer_frame(conversations, customer_id, frame))
-    except WebSocketDisconnect:
-        return
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        frame = message.get("text")
+        if frame is None:  # a binary frame: answer it, do not let it end the session
+            answer = {"type": "error", **error_body("invalid_request", "消息格式不正确")}
+        else:
+            answer = await _answer_frame(conversations, customer_id, frame)
+        try:
+            await websocket.send_json(answer)
+        except WebSocketDisconnect:
+            return
 
 
 async def _answer_frame(conversations: ConversationRouter, customer_id: str,

@@ -105,6 +105,8 @@ def test_websocket_answers_malformed_frames_and_stays_open(client):
     with client.websocket_connect(f"/api/app/ws?token={token}") as socket:
         socket.send_text("not json")
         assert socket.receive_json()["error"]["code"] == "invalid_request"
+        socket.send_bytes(b"\x00\xff binary junk")
+        assert socket.receive_json()["error"]["code"] == "invalid_request"
         socket.send_text("x" * 20_000)
         assert socket.receive_json()["error"]["code"] == "payload_too_large"
         socket.send_json({"type": "message", "client_message_id": "w1", "text": "你好"})
