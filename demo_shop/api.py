@@ -116,11 +116,7 @@ def get_shipment(tracking_number: RecordId, session: DB) -> dict:
 @router.get("/orders/{order_id}/returns", response_model=list[schemas.ReturnRequest],
             tags=["after-sales"], responses=NOT_FOUND, summary="Returns and exchanges of an order")
 def order_returns(order_id: OrderId, session: DB) -> list[dict]:
-    _get(session, models.Order, order_id, "order_not_found", "订单不存在")
-    rows = session.scalars(select(models.ReturnRequest)
-                           .where(models.ReturnRequest.order_id == order_id)
-                           .order_by(models.ReturnRequest.created_at))
-    return [_return(row) for row in rows]
+    return _of_order(session, models.ReturnRequest, order_id, _return)
 
 
 @router.get("/returns/{return_id}", response_model=schemas.ReturnRequest, tags=["after-sales"],
@@ -132,10 +128,7 @@ def get_return(return_id: RecordId, session: DB) -> dict:
 @router.get("/orders/{order_id}/refunds", response_model=list[schemas.Refund],
             tags=["after-sales"], responses=NOT_FOUND, summary="Refunds of an order")
 def order_refunds(order_id: OrderId, session: DB) -> list[dict]:
-    _get(session, models.Order, order_id, "order_not_found", "订单不存在")
-    rows = session.scalars(select(models.Refund).where(models.Refund.order_id == order_id)
-                           .order_by(models.Refund.created_at))
-    return [_refund(row) for row in rows]
+    return _of_order(session, models.Refund, order_id, _refund)
 
 
 @router.get("/refunds/{refund_id}", response_model=schemas.Refund, tags=["after-sales"],
@@ -149,6 +142,13 @@ def _get(session: Session, model: type, key: str, code: str, message: str):  # t
     if row is None:
         raise NotFound(code, message)
     return row
+
+
+def _of_order(session: Session, model, order_id: str, convert) -> list[dict]:  # type: ignore[no-untyped-def]
+    """An order's returns or refunds, oldest first (404 when the order does not exist)."""
+    _get(session, models.Order, order_id, "order_not_found", "订单不存在")
+    rows = session.scalars(select(model).where(model.order_id == order_id).order_by(model.created_at))
+    return [convert(row) for row in rows]
 
 
 def _orders_query(status: Optional[str]):  # type: ignore[no-untyped-def]
