@@ -11,7 +11,7 @@ from typing import Any, Optional
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from knowledge_base.compiler import KnowledgeBaseError, load_entries
+from knowledge_base.compiler import KnowledgeBaseError, current_entries
 
 # What a customer would call each business intent; others (greet, affirm...) are never offered.
 INTENT_LABELS = {
@@ -66,7 +66,7 @@ def faq_choice(message: dict[str, Any]) -> Optional[dict[str, str]]:
     selector = (message.get("response_selector") or {}).get("faq") or {}
     key = ((selector.get("response") or {}).get("intent_response_key") or "").removeprefix("faq/")
     try:
-        entry = next((e for e in load_entries() if e.id == key), None)
+        entry = next((e for e in current_entries() if e.id == key), None)
     except KnowledgeBaseError:
         return None
     return {"title": f"了解「{entry.title}」", "payload": entry.questions[0]} if entry else None

@@ -55,6 +55,23 @@ def load_entries(entries_dir: Path = ENTRIES_DIR) -> list[Entry]:
     return entries
 
 
+_cache: dict[str, tuple[tuple, list[Entry]]] = {}
+
+
+def current_entries(entries_dir: Path = ENTRIES_DIR) -> list[Entry]:
+    """``load_entries``, re-read only when a file was added, removed or changed.
+
+    For callers on the message path (the action server), so a fallback does not parse every
+    YAML file each time, while an editor's change is still seen at once."""
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                  for p in sorted(entries_dir.glob("*.yml")))
+    cached = _cache.get(str(entries_dir))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, load_entries(entries_dir))
+        _cache[str(entries_dir)] = cached
+    return cached[1]
+
+
 def _load_file(path: Path, problems: list[str]) -> Iterable[Entry]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -65,3 +65,11 @@ def test_shop_knowledge_base_is_valid_and_has_the_required_entries():
                 "warranty", "exchange_policy", "membership", "coupon", "delivery_area",
                 "contact_hours", "presale", "size_guide"}
     assert required <= ids
+
+
+def test_current_entries_rereads_only_after_a_change(tmp_path):
+    write(tmp_path, "returns.yml", GOOD)
+    first = compiler.current_entries(tmp_path)
+    assert compiler.current_entries(tmp_path) is first  # unchanged files: no re-read
+    write(tmp_path, "returns.yml", GOOD.replace("退款时间", "退款到账时间"))
+    assert compiler.current_entries(tmp_path)[0].title == "退款到账时间"
