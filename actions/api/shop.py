@@ -95,7 +95,7 @@ class ShopClient:
                             status: Optional[str] = None) -> list[Order]:
         params = {"limit": str(limit), **({"status": status} if status else {})}
         data = await self._get(f"/customers/{customer_id}/orders", params)
-        return [_order(item) for item in _items(data)]
+        return [_order(item) for item in data["items"]]
 
     async def customer(self, customer_id: str) -> Customer:
         data = await self._get(f"/customers/{customer_id}")
@@ -143,10 +143,6 @@ class ShopClient:
             timeout = aiohttp.ClientTimeout(total=self._settings.shop_timeout_seconds)
             self._session = aiohttp.ClientSession(headers=headers, timeout=timeout)
         return self._session
-
-
-def _items(data: Any) -> list[dict[str, Any]]:
-    return data["items"] if isinstance(data, dict) else data
 
 
 def _order(data: dict[str, Any]) -> Order:

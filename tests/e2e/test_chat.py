@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -120,8 +121,6 @@ def test_ready_when_everything_answers(service):
 
 
 def test_return_question_gets_the_policy_answer_for_that_order(service, shop, stack):
-    from datetime import datetime, timedelta, timezone
-
     now = datetime.now(timezone.utc)
     order = next(o for o in shop.get("/orders", params={"status": "delivered", "limit": 100}).json()["items"]
                  if now - datetime.fromisoformat(o["signed_at"]) < timedelta(days=5)

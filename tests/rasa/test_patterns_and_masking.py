@@ -1,6 +1,6 @@
 import pytest
 
-from bot.masking import mask_address, mask_name, mask_phone, mask_phones_in
+from bot.masking import mask_name
 from bot.patterns import find_order_id, is_order_id
 
 
@@ -24,11 +24,8 @@ def test_is_order_id_needs_exactly_sixteen_digits():
 
 
 def test_masks():
-    assert mask_phone("13812345678") == "138****5678"
     assert mask_name("张伟") == "张*"
     assert mask_name("欧阳娜娜") == "欧***"
-    assert mask_address("浙江省杭州市西湖区文三路 100 号 3 单元") == "浙江省杭州市****"
-    assert mask_phones_in("我的电话13812345678，备用 15900001111") == "我的电话138****5678，备用 159****1111"
 
 
 @pytest.mark.parametrize("number, courier", [
