@@ -1,6 +1,7 @@
-"""Routes of the backend contract (``/api/v1``), read-only for now."""
+"""Read routes of the backend contract (``/api/v1``); writes are in ``demo_shop.writes``."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -14,8 +15,10 @@ from demo_shop.status import (
     MEMBERSHIP_LABELS,
     ORDER_STATUS_LABELS,
     REFUND_STATUS_LABELS,
+    REFUND_DAYS,
     RETURN_STATUS_LABELS,
     SHIPMENT_STATUS_LABELS,
+    TRANSIT_DAYS,
 )
 
 router = APIRouter(prefix="/api/v1", responses={401: {"model": schemas.Error},
@@ -176,18 +179,25 @@ def _order(row: models.Order) -> dict:
 
 
 def _shipment(row: models.Shipment) -> dict:
+    shipped_at = row.order.shipped_at
+    arriving = row.status not in ("delivered", "returned") and shipped_at is not None
     return {**_columns(row), "courier_name": COURIERS[row.courier_code][0],
             "status_label": SHIPMENT_STATUS_LABELS[row.status],
+            "estimated_delivery_at": shipped_at + timedelta(days=TRANSIT_DAYS[row.courier_code])
+            if arriving else None,
             "events": [_columns(event) for event in row.events]}
 
 
 def _return(row: models.ReturnRequest) -> dict:
-    return {**_columns(row), "status_label": RETURN_STATUS_LABELS[row.status]}
+    return {**_columns(row), "status_label": RETURN_STATUS_LABELS[row.status],
+            "skus": row.skus.split(",") if row.skus else []}
 
 
 def _refund(row: models.Refund) -> dict:
     return {**_columns(row), "amount_display": schemas.yuan(row.amount_fen),
-            "status_label": REFUND_STATUS_LABELS[row.status]}
+            "status_label": REFUND_STATUS_LABELS[row.status],
+            "expected_by": row.created_at + timedelta(days=REFUND_DAYS)
+            if row.status == "pending" else None}
 
 
 def _columns(row: models.Base) -> dict:

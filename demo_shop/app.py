@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from demo_shop import api, errors
+from demo_shop import api, errors, writes
 from demo_shop.models import Base, Customer
 from demo_shop.seed import seed
 from demo_shop.settings import ShopSettings
@@ -60,7 +60,9 @@ def create_app(settings: Optional[ShopSettings] = None) -> FastAPI:
     app = FastAPI(title="小售 demo shop: order system contract", version="1.0.0",
                   description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
+    app.state.settings = settings
     app.include_router(api.router, dependencies=[Depends(require_api_key)])
+    app.include_router(writes.router, dependencies=[Depends(require_api_key)])
 
     @app.get("/healthz", tags=["operations"], summary="The shop answers")
     def healthz() -> dict[str, str]:

@@ -63,3 +63,9 @@ HUBS = {
 COURIER_NAMES = ["李师傅", "王师傅", "张师傅", "刘师傅", "陈师傅", "赵师傅"]
 RETURN_REASONS = ["尺码不合适", "颜色与图片不符", "七天无理由退货", "商品有划痕", "做工有瑕疵",
                   "收到商品破损", "发错货了", "不想要了"]
+
+# Variants a customer can exchange to (by size), per category.
+SIZES: dict[str, tuple[str, ...]] = {
+    "apparel": ("S", "M", "L", "XL", "XXL"),
+    "shoes": ("36", "37", "38", "39", "40", "41", "42", "43", "44"),
+}

@@ -23,6 +23,19 @@ class Unauthorized(ShopApiError):
     status = 401
 
 
+class Conflict(ShopApiError):
+    """The request is well-formed but the order's state does not allow it."""
+    status = 409
+
+
+class Invalid(ShopApiError):
+    status = 422
+
+
+class TooManyRequests(ShopApiError):
+    status = 429
+
+
 def _body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -98,6 +98,14 @@ class ReturnRequest(Base):
     reason: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Set on returns the bot creates; seeded history leaves them empty.
+    reason_code: Mapped[Optional[str]] = mapped_column(String(16))
+    skus: Mapped[Optional[str]] = mapped_column(String(400))  # comma-separated
+    exchange_variant: Mapped[Optional[str]] = mapped_column(String(32))
+    refund_estimate_fen: Mapped[Optional[int]] = mapped_column(Integer)
+    return_address: Mapped[Optional[str]] = mapped_column(String(200))
+    pickup_from: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    pickup_to: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
 
 class Refund(Base):
@@ -109,3 +117,56 @@ class Refund(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+
+class Stock(Base):
+    """Units on hand per product variant (size / colour), for exchanges."""
+    __tablename__ = "stock"
+
+    sku: Mapped[str] = mapped_column(String(32), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class Urge(Base):
+    """A customer asked the shop to ship a paid order sooner."""
+    __tablename__ = "urges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AfterSalesCase(Base):
+    """A case for the shop's staff, e.g. a quality problem waiting for photos and a decision."""
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    skill_group: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(500))
+    photo_urls: Mapped[str] = mapped_column(String(2000), default="")  # newline-separated
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class IdempotentResponse(Base):
+    """The first answer to a write, replayed when the same key comes again (client retries)."""
+    __tablename__ = "idempotency"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)  # customer + client key
+    fingerprint: Mapped[str] = mapped_column(String(64))  # what was asked, to refuse reuse
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PhoneCheck(Base):
+    """One attempt to prove knowledge of an order's phone; failures are rate-limited."""
+    __tablename__ = "phone_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(16), index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

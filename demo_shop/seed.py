@@ -23,6 +23,7 @@ from demo_shop.models import (
     ReturnRequest,
     Shipment,
     ShipmentEvent,
+    Stock,
 )
 from demo_shop.status import COURIERS, ORDER_STATUS_LABELS
 
@@ -66,7 +67,19 @@ def seed(session: Session, seed_value: int, anchor: datetime) -> None:
     for status in _statuses(rng):
         customer = rng.choices(customers, weights)[0]
         session.add_all(_order_with_history(rng, ids, customer, status, anchor))
+    # Stock has its own generator so adding it left the orders above unchanged.
+    session.add_all(_stock(random.Random(seed_value + 1)))
     session.commit()
+
+
+def _stock(rng: random.Random) -> list[Stock]:
+    """Sizes of apparel and shoes on hand; about one in five variants is sold out."""
+    rows = []
+    for sku, _, category, _ in catalog.PRODUCTS:
+        for variant in catalog.SIZES.get(category, ()):
+            quantity = 0 if rng.random() < 0.2 else rng.randint(1, 30)
+            rows.append(Stock(sku=sku, variant=variant, quantity=quantity))
+    return rows
 
 
 def _statuses(rng: random.Random) -> list[str]:

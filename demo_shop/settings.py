@@ -16,3 +16,9 @@ class ShopSettings(BaseSettings):
     seed_anchor: Optional[datetime] = None
     # When set, every /api request must carry it in X-Api-Key.
     api_key: str = ""
+    # Paid orders ship within this many hours (the promise an urge quotes).
+    ship_within_hours: int = 48
+    # Where customers send returns they post themselves.
+    return_address: str = "浙江省杭州市余杭区文一西路 1000 号 小售退货仓（收），电话 0571-88880000"
+    # Wrong phone-digit guesses allowed per order per hour before further checks get 429.
+    phone_check_failures_per_hour: int = 5

@@ -51,3 +51,10 @@ COURIERS: dict[str, tuple[str, str, int]] = {
     "JD": ("京东物流", "JD", 13),
     "EMS": ("中国邮政 EMS", "1", 12),
 }
+
+# Usual days from shipping to delivery, per courier: the basis of an expected delivery date.
+TRANSIT_DAYS: dict[str, int] = {"SF": 2, "JD": 2, "ZTO": 3, "YTO": 3, "YD": 3, "STO": 3, "EMS": 4}
+# A pending refund arrives within this many days of being created.
+REFUND_DAYS = 3
+# Orders that have not left the warehouse: the address can change, the order can be cancelled.
+NOT_SHIPPED = ("pending_payment", "pending_shipment")
