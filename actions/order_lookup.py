@@ -1,12 +1,16 @@
-"""Actions about one of the customer's own orders, and finding the order a customer means.
+"""Actions about one of the customer's own orders: finding the order, then answering about it.
 
-One shop client per action-server process; the customer is always the one the service named.
+One shop client per action-server process; the customer is always the one the service named
+(``actions.customer``). Every failure becomes a Chinese sentence, logged with its reason, and
+where the customer still needs help the reply offers a human. No action raises out of ``run``.
 """
 from __future__ import annotations
 
 import json
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
@@ -14,8 +18,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import settings
-from actions.api.shop import NotFound, Order, ShopClient, ShopError
-from actions.customer import customer_id_of
+from actions.api.shop import NotFound, Order, Refused, ShopClient, ShopError, TooManyAttempts
+from actions.customer import verified_customer, who_is
 from actions.formatting import order_button_title
 from bot.patterns import find_order_id, is_order_id
 
@@ -23,8 +27,56 @@ log = logging.getLogger(__name__)
 shop = ShopClient(settings.load())
 
 NOT_LOGGED_IN = "请先登录账号，我才能帮您查询订单哦。"
+ASK_ORDER_ID = "请把订单号（16 位数字）发给我，我帮您查询。"
+ASK_LAST4 = "为了保护您的隐私，请回复这笔订单收货手机号的后四位，验证后我马上帮您处理。"
 SHOP_DOWN = "抱歉，订单系统暂时繁忙，请稍后再试一次 🙏"
+BROKEN = "抱歉，系统刚刚出了点问题，没能处理您的请求 🙏"
 NO_ORDERS = "您的账户下暂时没有订单哦。如果是用其他账号下的单，请登录那个账号后再问我。"
+HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def send(self, dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text=self.text, buttons=self.buttons)
+        return self.events
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """What an action knows when it answers: the order belongs to ``customer_id``."""
+    tracker: Tracker
+    order: Order
+    customer_id: str
+
+    @property
+    def text(self) -> str:
+        return (self.tracker.latest_message or {}).get("text") or ""
+
+
+async def settle(name: str, work: Callable[[], Awaitable[Reply]],
+                 order_id: Optional[str] = None) -> Reply:
+    """``work``'s reply, or the Chinese sentence for whatever went wrong (logged with why)."""
+    try:
+        return await work()
+    except NotFound:
+        return Reply(not_found_text(order_id or ""), events=[SlotSet("order_id", None)])
+    except Refused as refusal:
+        log.info("%s refused by the shop: %s", name, refusal.code)
+        return Reply(f"抱歉，{refusal.message}。如需帮助可以转人工。", [HUMAN_BUTTON])
+    except TooManyAttempts:
+        log.warning("%s: too many attempts for order %s", name, order_id)
+        return Reply("尝试次数过多，请一小时后再试，或转人工处理。", [HUMAN_BUTTON])
+    except ShopError as error:
+        log.warning("%s failed: %s: %s", name, type(error).__name__, error)
+        return Reply(getattr(error, "customer_text", None) or SHOP_DOWN, [HUMAN_BUTTON])
+    except Exception:  # a malformed answer or a bug must not leave the customer without a reply
+        log.exception("%s broke", name)
+        return Reply(BROKEN, [HUMAN_BUTTON])
 
 
 class CustomerOrderAction(Action, ABC):
@@ -37,36 +89,37 @@ class CustomerOrderAction(Action, ABC):
     offer_status: Optional[str] = None  # only offer orders in this status
 
     @abstractmethod
-    async def answer(self, order: Order, customer_id: str) -> str:
+    async def answer(self, context: OrderContext) -> Reply:
         """The reply about this order (it belongs to this customer)."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        customer_id = customer_id_of(tracker)
-        if customer_id is None:
-            dispatcher.utter_message(text=NOT_LOGGED_IN)
-            return []
         order_id = requested_order_id(tracker)
-        try:
-            if order_id is None:
-                orders = await shop.recent_orders(customer_id, 5, status=self.offer_status)
-                offer_orders(dispatcher, orders, self.offer_intent, self.offer_prompt)
-                return []
-            if not is_order_id(order_id):
-                dispatcher.utter_message(
-                    text=f"“{order_id}”不像是订单号哦，本店订单号是 16 位数字，请核对后再发给我。")
-                return [SlotSet("order_id", None)]
-            order = await shop.customer_order(customer_id, order_id)
-            text = await self.answer(order, customer_id)
-        except NotFound:
-            dispatcher.utter_message(text=not_found_text(order_id or ""))
-            return [SlotSet("order_id", None)]
-        except ShopError as error:
-            log.warning("%s failed: %s", self.name(), error)
-            dispatcher.utter_message(text=SHOP_DOWN)
-            return []
-        dispatcher.utter_message(text=text)
-        return [SlotSet("order_id", order.id)]
+        reply = await settle(self.name(), lambda: self._reply(tracker, order_id), order_id)
+        if tracker.get_slot("awaiting") and not any(e.get("name") == "awaiting" for e in reply.events):
+            reply.events.insert(0, SlotSet("awaiting", None))  # whatever we waited for is moot
+        return reply.send(dispatcher)
+
+    async def _reply(self, tracker: Tracker, order_id: Optional[str]) -> Reply:
+        who = await who_is(tracker, shop)
+        if order_id is None:
+            if who.customer_id is None:
+                return Reply(ASK_ORDER_ID if who.has_account else NOT_LOGGED_IN)
+            orders = await shop.recent_orders(who.customer_id, 5, status=self.offer_status)
+            return offer_orders(orders, self.offer_intent, self.offer_prompt)
+        if not is_order_id(order_id):
+            return Reply(f"“{order_id[:40]}”不像是订单号哦，本店订单号是 16 位数字，请核对后再发给我。",
+                         events=[SlotSet("order_id", None)])
+        customer_id = who.customer_id or verified_customer(tracker, order_id)
+        if customer_id is None:
+            if not who.has_account:
+                return Reply(NOT_LOGGED_IN)
+            return Reply(ASK_LAST4, events=[SlotSet("order_id", order_id),
+                                            SlotSet("awaiting", f"verify:{order_id}:{self.name()}")])
+        order = await shop.customer_order(customer_id, order_id)
+        reply = await self.answer(OrderContext(tracker, order, customer_id))
+        reply.events.insert(0, SlotSet("order_id", order.id))
+        return reply
 
 
 def requested_order_id(tracker: Tracker) -> Optional[str]:
@@ -77,16 +130,14 @@ def requested_order_id(tracker: Tracker) -> Optional[str]:
 
 
 def not_found_text(order_id: str) -> str:
-    return (f"没有在您的账户下找到订单 {order_id}，请核对订单号；"
+    return (f"没有在您的账户下找到订单 {order_id[:40]}，请核对订单号；"
             "也可以说“我的订单”，我把您最近的订单列出来。")
 
 
-def offer_orders(dispatcher: CollectingDispatcher, orders: list[Order], intent: str,
-                 prompt: str) -> None:
+def offer_orders(orders: list[Order], intent: str, prompt: str) -> Reply:
     """The customer's orders as buttons that repeat ``intent`` for the chosen one."""
     if not orders:
-        dispatcher.utter_message(text=NO_ORDERS)
-        return
+        return Reply(NO_ORDERS)
     buttons = [{"title": order_button_title(order),
                 "payload": f"/{intent}" + json.dumps({"order_id": order.id})} for order in orders]
-    dispatcher.utter_message(text=prompt, buttons=buttons)
+    return Reply(prompt, buttons)

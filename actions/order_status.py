@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from actions import order_lookup
-from actions.api.shop import Order
 from actions.formatting import order_status_text
+from actions.order_lookup import OrderContext, Reply
 
 
 class ActionOrderStatus(order_lookup.CustomerOrderAction):
     def name(self) -> str:
         return "action_order_status"
 
-    async def answer(self, order: Order, customer_id: str) -> str:
-        return order_status_text(order, await order_lookup.shop.shipment(order.id))
+    async def answer(self, context: OrderContext) -> Reply:
+        order = context.order
+        return Reply(order_status_text(order, await order_lookup.shop.shipment(order.id)))

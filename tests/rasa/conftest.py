@@ -24,9 +24,12 @@ def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def make_tracker(text: str, customer_id: Optional[str] = "C0001", intent: str = "query_order",
                  entities: Optional[list[dict[str, Any]]] = None,
-                 slots: Optional[dict[str, Any]] = None) -> Tracker:
+                 slots: Optional[dict[str, Any]] = None,
+                 metadata: Optional[dict[str, Any]] = None, message_id: str = "m1") -> Tracker:
+    """A tracker as Rasa sends it; ``metadata`` replaces the app's signed customer id."""
+    if metadata is None:
+        metadata = {"channel": "app", "customer_id": customer_id} if customer_id else {}
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.99},
-              "entities": entities or [],
-              "metadata": {"channel": "app", "customer_id": customer_id} if customer_id else {}}
-    return Tracker("app:test", slots or {"order_id": None}, latest, [], False, None, {},
+              "entities": entities or [], "metadata": metadata, "message_id": message_id}
+    return Tracker("app:test", {"order_id": None, **(slots or {})}, latest, [], False, None, {},
                    "action_listen")

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.masking import mask_name
+from bot.masking import mask_address, mask_name, mask_phone
 from bot.patterns import find_order_id, is_order_id
 
 
@@ -26,6 +26,12 @@ def test_is_order_id_needs_exactly_sixteen_digits():
 def test_masks():
     assert mask_name("张伟") == "张*"
     assert mask_name("欧阳娜娜") == "欧***"
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone("123") == "****"
+    assert mask_address("上海市浦东新区张江路 100 号 2 栋") == "上海市浦东新区****"
+    assert mask_address("新疆维吾尔自治区乌鲁木齐市天山区人民路 1 号") == "新疆维吾尔自治区乌鲁木齐市天山区****"
+    assert mask_address("广东省深圳市南山区科技园路66号3栋") == "广东省深圳市南山区****"
+    assert mask_address("某某路 1 号") == "某某****"
 
 
 @pytest.mark.parametrize("number, courier", [

@@ -50,7 +50,7 @@ async def test_recently_signed_plain_goods_can_be_returned(shop_url):
                                   intent="request_return"))
     assert f"订单 {order['id']} 可以申请7天无理由退货" in text
     assert f"预计退款 {yuan(order['goods_fen'])}" in text
-    assert "申请售后" in text
+    assert "需要我现在为您提交退货申请吗" in text
 
 
 async def test_too_late_is_refused_with_the_reason(shop_url):
