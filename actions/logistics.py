@@ -74,7 +74,8 @@ def logistics_reply(order: Order, shipment: Optional[Shipment], text: str, now: 
         hint = "着急的话可以说“催发货”，我帮您催一下仓库。" if order.status == "pending_shipment" else ""
         return Reply(f"订单 {order.id}（{order.summary}）当前状态：{order.status_label}，还没有物流信息。"
                      + hint)
-    lines = [f"订单 {order.id}（{order.summary}）：{shipment.courier_name} {shipment.tracking_number}"]
+    lines = [f"订单 {order.id}（{order.summary}）{order.status_label}："
+             f"{shipment.courier_name} {shipment.tracking_number}"]
     for event in shipment.events[:EVENTS_SHOWN]:
         where = f"【{event.location}】" if event.location else ""
         lines.append(f"· {short_time(event.time)} {where}{event.description}")

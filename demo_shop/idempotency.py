@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from demo_shop.errors import Invalid
+from demo_shop.errors import Invalid, ShopApiError
 from demo_shop.models import IdempotentResponse
 
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
@@ -37,7 +37,16 @@ def run_once(session: Session, scope: str, key: str, request_fingerprint: str,
     full_key = f"{scope}:{key}"
     stored = session.get(IdempotentResponse, full_key)
     if stored is None:
-        status, body = write()
+        try:
+            status, body = write()
+        except ShopApiError:
+            # A concurrent attempt with this key may have written first and made this one look
+            # refused (say, "return in progress"): then its answer is this request's answer.
+            session.rollback()
+            stored = session.get(IdempotentResponse, full_key)
+            if stored is None:
+                raise
+            return _replay(stored, request_fingerprint)
         encoded = json.dumps(jsonable_encoder(body), ensure_ascii=False)
         # A refused write raises before this point, so a retry once the order allows it works.
         session.add(IdempotentResponse(key=full_key, fingerprint=request_fingerprint,
@@ -51,6 +60,10 @@ def run_once(session: Session, scope: str, key: str, request_fingerprint: str,
             stored = session.get(IdempotentResponse, full_key)
             if stored is None:
                 raise
+    return _replay(stored, request_fingerprint)
+
+
+def _replay(stored: IdempotentResponse, request_fingerprint: str) -> JSONResponse:
     if stored.fingerprint != request_fingerprint:
         raise Invalid("idempotency_key_reused", "同一个 Idempotency-Key 不能用于不同的请求")
     return JSONResponse(json.loads(stored.body), status_code=stored.status_code,

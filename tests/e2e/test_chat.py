@@ -77,7 +77,7 @@ def test_without_an_order_number_recent_orders_are_offered_and_clickable(service
                                          params={"limit": 5}).json()["items"]}
     answer = chat(service, stack, customer_id, "我的订单到哪了")
     buttons = [button for reply in answer["replies"] for button in reply["buttons"]]
-    offered = {json.loads(b["payload"].removeprefix("/query_order"))["order_id"] for b in buttons}
+    offered = {json.loads(b["payload"][b["payload"].index("{"):])["order_id"] for b in buttons}
     assert offered == own_ids
     clicked = next(b for b in buttons if order["id"] in b["payload"])
     text = reply_text(chat(service, stack, customer_id, clicked["payload"]))
