@@ -5,7 +5,7 @@ from typing import Any
 
 from actions import order_lookup
 from actions.address import NOT_SHIPPED
-from actions.formatting import short_time
+from actions.formatting import short_date
 from actions.order_lookup import HUMAN_BUTTON, OrderContext, Reply
 from actions.pending import propose
 
@@ -35,6 +35,6 @@ async def write_cancel(write: dict[str, Any], key: str) -> Reply:
     refund = await order_lookup.shop.cancel(write["customer_id"], write["order_id"], key)
     text = f"订单 {write['order_id']} 已取消。"
     if refund is not None:
-        by = f"，预计 {short_time(refund.expected_by)} 前到账" if refund.expected_by else ""
+        by = f"，预计 {short_date(refund.expected_by)} 前到账" if refund.expected_by else ""
         text += f"退款 {refund.amount_display} 已发起（退款单 {refund.id}）{by}，原路退回。"
     return Reply(text)

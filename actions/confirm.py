@@ -3,7 +3,8 @@
 ``action_confirm_pending`` carries out the write stored in ``pending_write`` (see
 ``actions.pending``), after checking that the conversation's customer is still the one it was
 proposed to. ``action_handle_inform`` routes a bare piece of information (an order number, the
-last four phone digits, an address, a size) to whatever the bot was waiting for.
+last four phone digits, an address, a size) to whatever the bot was waiting for (the ``awaiting``
+slot: ``order:<action>``, ``verify:<order>:<action>``, ``address:<order>``, ``size:<order>``).
 """
 from __future__ import annotations
 
@@ -90,11 +91,13 @@ class ActionHandleInform(Action):
         if kind == "verify":
             order_id, _, action = rest.partition(":")
             return await self._verify(dispatcher, tracker, domain, order_id, action)
+        if kind == "order" and rest in RESUMABLE and _has_order_id(tracker):
+            return await RESUMABLE[rest].run(dispatcher, tracker, domain)
         if kind == "address":
             return await ActionChangeAddress().run(dispatcher, tracker, domain)
         if kind == "size":
             return await ActionRequestExchange().run(dispatcher, tracker, domain)
-        if next(tracker.get_latest_entity_values("order_id"), None) or _has_order_id(tracker):
+        if _has_order_id(tracker):
             return await ActionOrderStatus().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_inform")
         return []
@@ -132,4 +135,5 @@ class ActionHandleInform(Action):
 
 
 def _has_order_id(tracker: Tracker) -> bool:
-    return find_order_id((tracker.latest_message or {}).get("text") or "") is not None
+    text = (tracker.latest_message or {}).get("text") or ""
+    return bool(next(tracker.get_latest_entity_values("order_id"), None) or find_order_id(text))

@@ -14,6 +14,12 @@ def short_time(moment: datetime) -> str:
     return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
+def short_date(moment: datetime) -> str:
+    """The day alone, for estimates: a refund "by 11月27日 02:40" promises a precision we lack."""
+    local = moment.astimezone(SHOP_TZ) if moment.tzinfo else moment
+    return f"{local.month}月{local.day}日"
+
+
 def order_status_text(order: Order, shipment: Shipment | None) -> str:
     lines = [f"订单 {order.id}（{order.summary}，{order.total_display}）当前状态：{order.status_label}。"]
     if shipment and shipment.latest:

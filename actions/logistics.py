@@ -8,7 +8,7 @@ from typing import Optional
 from actions import order_lookup, settings
 from actions.api.kuaidi100 import Kuaidi100Client
 from actions.api.shop import Order, Shipment
-from actions.formatting import short_time
+from actions.formatting import short_date, short_time
 from actions.logistics_anomalies import ANOMALY_TEXT, anomaly_of
 from actions.order_lookup import OrderContext, Reply
 
@@ -82,7 +82,7 @@ def logistics_reply(order: Order, shipment: Optional[Shipment], text: str, now: 
     if not shipment.events:
         lines.append("· 快递公司暂时还没有返回物流记录")
     if shipment.estimated_delivery_at and shipment.status not in ("delivered", "returned"):
-        lines.append(f"预计 {short_time(shipment.estimated_delivery_at)[:-6]} 左右送达。")
+        lines.append(f"预计 {short_date(shipment.estimated_delivery_at)} 左右送达。")
     anomaly = anomaly_of(shipment, now, text)
     if anomaly is None:
         return Reply("\n".join(lines))

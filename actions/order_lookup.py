@@ -103,10 +103,14 @@ class CustomerOrderAction(Action, ABC):
     async def _reply(self, tracker: Tracker, order_id: Optional[str]) -> Reply:
         who = await who_is(tracker, shop)
         if order_id is None:
+            # A number typed next (not clicked) is for this action: see action_handle_inform.
+            waiting = [SlotSet("awaiting", f"order:{self.name()}")]
             if who.customer_id is None:
-                return Reply(ASK_ORDER_ID if who.has_account else NOT_LOGGED_IN)
+                return Reply(ASK_ORDER_ID, events=waiting) if who.has_account else Reply(NOT_LOGGED_IN)
             orders = await shop.recent_orders(who.customer_id, 5, status=self.offer_status)
-            return offer_orders(orders, self.offer_intent, self.offer_prompt)
+            reply = offer_orders(orders, self.offer_intent, self.offer_prompt)
+            reply.events += waiting if orders else []
+            return reply
         if not is_order_id(order_id):
             return Reply(f"“{order_id[:40]}”不像是订单号哦，本店订单号是 16 位数字，请核对后再发给我。",
                          events=[SlotSet("order_id", None)])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from actions import order_lookup
-from actions.formatting import short_time
+from actions.formatting import short_date, short_time
 from actions.order_lookup import OrderContext, Reply
 from actions.policy import load_policy
 
@@ -24,7 +24,7 @@ class ActionRefundStatus(order_lookup.CustomerOrderAction):
                 return Reply(f"订单 {order.id} 的退款 {refund.amount_display} 已于 "
                              f"{short_time(refund.completed_at)} 退回原支付账户（退款单 {refund.id}）。"
                              "银行卡到账可能还要 1–3 天，请留意账单。")
-            by = f"，预计 {short_time(refund.expected_by)} 前到账" if refund.expected_by else ""
+            by = f"，预计 {short_date(refund.expected_by)} 前到账" if refund.expected_by else ""
             return Reply(f"订单 {order.id} 的退款 {refund.amount_display} 正在处理：{refund.status_label}"
                          f"（退款单 {refund.id}）{by}。")
         open_ones = [a for a in await order_lookup.shop.after_sales(order.id) if a.status != "completed"]

@@ -380,3 +380,14 @@ async def test_a_kuaidi100_refusal_becomes_a_chinese_sentence(api, kuaidi100, ca
     assert messages[0]["buttons"] == [HUMAN_BUTTON]
     assert "action_logistics failed: CourierUnavailable" in caplog.text
     assert KUAIDI_KEY not in caplog.text
+
+
+async def test_an_order_number_typed_after_an_offer_goes_to_the_offering_action(api):
+    order = (await orders(api, "pending_shipment"))[6]
+    messages, events = await run(ActionUrgeShipment(), make_tracker(
+        "催一下发货", order["customer_id"], intent="urge_shipment"))
+    assert messages[0]["buttons"] and slots(events) == {"awaiting": "order:action_urge_shipment"}
+    messages, events = await run(ActionHandleInform(), make_tracker(
+        f"订单{order['id']}", order["customer_id"], intent="inform", slots=slots(events)))
+    assert "已帮您催促仓库优先发货" in messages[0]["text"]
+    assert slots(events) == {"awaiting": None, "order_id": order["id"]}
