@@ -3,20 +3,26 @@
 Every request names the customer through a token (``Authorization: Bearer <token>`` on REST,
 ``?token=`` on the WebSocket, since browsers cannot set headers there) and each message carries a
 client message id, so a client may safely retry: a retry never reaches the bot twice.
+
+A message is answered in the same HTTP answer (or WebSocket frame) when the bot replies within
+``BOT_TIMEOUT_SECONDS``; otherwise the replies land in the customer's outbox
+(``channels.app_outbox``), which the WebSocket forwards and ``GET /api/app/outbox`` returns.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from channels import app_auth
-from channels.rasa_client import BotUnavailable
-from channels.router import ConversationRouter, Inbound, MessageInProgress
+from channels.app_outbox import AppSender, outbox_key, read_outbox
+from channels.messages import Inbound, RouterUnavailable
+from channels.router import ConversationRouter
 from service.errors import ApiError, error_body
 from service.settings import Settings
 
@@ -56,6 +62,16 @@ class AppMessageOut(BaseModel):
     conversation_id: str
     client_message_id: str
     duplicate: bool = Field(description="True when this answers a retry of an earlier request.")
+    pending: bool = Field(default=False, description="True (HTTP 202) when the replies were not "
+                          "ready in time: they will be in the outbox (WebSocket or GET /outbox).")
+    replies: list[ReplyOut]
+
+
+class OutboxFrame(BaseModel):
+    type: str = "replies"
+    outbox_id: str = Field(description="pass the last one seen as `since` to get only newer ones")
+    client_message_id: str
+    duplicate: bool = False
     replies: list[ReplyOut]
 
 
@@ -82,14 +98,19 @@ def current_customer(request: Request, authorization: Annotated[str, Header()] =
 
 Customer = Annotated[str, Depends(current_customer)]
 Router = Annotated[ConversationRouter, Depends(conversation_router)]
+Since = Annotated[str, Query(pattern=r"^\d{1,20}-\d{1,20}$", description="an outbox_id")]
 
 
 @router.post("/messages", response_model=AppMessageOut,
-             responses={401: {}, 409: {}, 422: {}, 503: {}},
+             responses={202: {"model": AppMessageOut}, 401: {}, 422: {}, 503: {}},
              summary="Send a customer message and get the bot's replies")
-async def post_message(message: AppMessageIn, customer_id: Customer,
-                       conversations: Router) -> dict[str, Any]:
-    return await _handle(conversations, customer_id, message)
+async def post_message(message: AppMessageIn, customer_id: Customer, conversations: Router,
+                       request: Request, response: Response) -> dict[str, Any]:
+    answer = await _handle(conversations, customer_id, message,
+                           request.app.state.settings.bot_timeout_seconds)
+    if answer["pending"]:
+        response.status_code = 202
+    return answer
 
 
 @router.get("/messages", response_model=list[HistoryItem],
@@ -101,56 +122,126 @@ async def get_history(customer_id: Customer, conversations: Router) -> list[dict
              "created_at": item.created_at} for item in history]
 
 
+@router.get("/outbox", response_model=list[OutboxFrame],
+            summary="Replies that did not come back in an answer, after `since` (oldest first)")
+async def get_outbox(customer_id: Customer, conversations: Router,
+                     since: Since = "0-0") -> list[dict[str, Any]]:
+    return await read_outbox(conversations.redis, customer_id, since)
+
+
 @router.websocket("/ws")
-async def websocket_chat(websocket: WebSocket, token: str = "") -> None:
-    """Frames in: ``{"type": "message", "client_message_id", "text"}``.
-    Frames out: ``{"type": "replies", ...AppMessageOut}`` or ``{"type": "error", "error": {...}}``."""
+async def websocket_chat(websocket: WebSocket, token: str = "", since: str = "") -> None:
+    """Frames in: ``{"type": "message", "client_message_id", "text"}``. Frames out:
+    ``{"type": "replies", ...AppMessageOut}`` (with ``outbox_id`` when it comes from the outbox)
+    or ``{"type": "error", "error": {...}}``. Reconnect with ``?since=<last outbox_id>``."""
     settings: Settings = websocket.app.state.settings
     customer_id = app_auth.verify(token, settings.app_token_secret)
-    if customer_id is None:
-        await websocket.close(code=4401, reason="unauthorized")
+    if customer_id is None or (since and not _OUTBOX_ID.match(since)):
+        await websocket.close(code=4401 if customer_id is None else 4400, reason="refused")
         return
     await websocket.accept()
-    conversations = websocket.app.state.conversations
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        frame = message.get("text")
-        if frame is None:  # a binary frame: answer it, do not let it end the session
-            answer = {"type": "error", **error_body("invalid_request", "消息格式不正确")}
-        else:
-            answer = await _answer_frame(conversations, customer_id, frame)
+    session = _Session(websocket, customer_id, settings.bot_timeout_seconds)
+    await session.run(since or await _latest_outbox_id(session.conversations.redis, customer_id))
+
+
+_OUTBOX_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+class _Session:
+    """One WebSocket: customer frames in, and the customer's outbox forwarded out."""
+
+    def __init__(self, websocket: WebSocket, customer_id: str, timeout: float) -> None:
+        self.websocket = websocket
+        self.customer_id = customer_id
+        self.timeout = timeout
+        self.conversations: ConversationRouter = websocket.app.state.conversations
+        self._send_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, since: str) -> None:
+        forward = asyncio.create_task(self._forward_outbox(since))
         try:
-            await websocket.send_json(answer)
-        except WebSocketDisconnect:
+            await self._receive()
+        finally:
+            forward.cancel()
+            for task in self._tasks:
+                task.cancel()
+
+    async def _receive(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            frame = message.get("text")
+            if frame is None:  # a binary frame: answer it, do not let it end the session
+                await self._send({"type": "error", **error_body("invalid_request", "消息格式不正确")})
+                continue
+            task = asyncio.create_task(self._answer(frame))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, frame: str) -> None:
+        parsed = _parse_frame(frame)
+        if isinstance(parsed, dict):
+            await self._send(parsed)
             return
+        try:
+            answer = await _handle(self.conversations, self.customer_id, parsed, self.timeout)
+        except ApiError as error:
+            await self._send({"type": "error", "client_message_id": parsed.client_message_id,
+                              **error_body(error.code, error.message)})
+            return
+        if answer["pending"]:
+            return  # the replies will come through the outbox
+        if not await self._send({"type": "replies", **answer}):
+            # Taken for this socket but it closed: keep them for the next connection.
+            inbound = Inbound(CHANNEL, self.customer_id, parsed.client_message_id, parsed.text)
+            await AppSender(self.conversations.redis).deliver(inbound, answer["replies"])
+
+    async def _forward_outbox(self, since: str) -> None:
+        while True:
+            frames = await read_outbox(self.conversations.redis, self.customer_id, since, 5000)
+            for frame in frames:
+                if not await self._send(frame):
+                    return
+                since = frame["outbox_id"]
+
+    async def _send(self, frame: dict[str, Any]) -> bool:
+        async with self._send_lock:
+            try:
+                await self.websocket.send_json(frame)
+                return True
+            except (WebSocketDisconnect, RuntimeError):
+                return False
 
 
-async def _answer_frame(conversations: ConversationRouter, customer_id: str,
-                        frame: str) -> dict[str, Any]:
+async def _latest_outbox_id(redis: Any, customer_id: str) -> str:
+    latest = await redis.xrevrange(outbox_key(customer_id), count=1)
+    return latest[0][0].decode() if latest else "0-0"
+
+
+def _parse_frame(frame: str) -> AppMessageIn | dict[str, Any]:
+    """The message in a frame, or the error frame to answer with."""
     if len(frame) > MAX_WS_FRAME_CHARS:
         return {"type": "error", **error_body("payload_too_large", "消息内容太长了")}
     try:
         data = json.loads(frame)
         if not isinstance(data, dict) or data.get("type") != "message":
             raise ValueError("not a message frame")
-        message = AppMessageIn.model_validate(data)
+        return AppMessageIn.model_validate(data)
     except (ValueError, ValidationError):
         return {"type": "error", **error_body("invalid_request", "消息格式不正确")}
-    try:
-        return {"type": "replies", **await _handle(conversations, customer_id, message)}
-    except ApiError as error:
-        return {"type": "error", "client_message_id": message.client_message_id,
-                **error_body(error.code, error.message)}
 
 
-async def _handle(conversations: ConversationRouter, customer_id: str,
-                  message: AppMessageIn) -> dict[str, Any]:
-    inbound = Inbound(CHANNEL, customer_id, message.client_message_id, message.text)
+async def _handle(conversations: ConversationRouter, customer_id: str, message: AppMessageIn,
+                  timeout: float) -> dict[str, Any]:
+    inbound = Inbound(CHANNEL, customer_id, message.client_message_id, message.text,
+                      customer_id=customer_id)
     try:
-        return (await conversations.handle(inbound)).as_json()
-    except MessageInProgress:
-        raise ApiError(409, "in_progress", "这条消息正在处理中，请稍候") from None
-    except BotUnavailable:
-        raise ApiError(503, "bot_unavailable", "小售暂时无法回复，请稍后重试") from None
+        submitted = await conversations.submit(inbound)
+        replies = await conversations.wait_replies(inbound, timeout)
+    except RouterUnavailable:
+        raise ApiError(503, "busy", "系统繁忙，消息没有发出，请稍后重试") from None
+    return {"conversation_id": inbound.conversation_id,
+            "client_message_id": message.client_message_id, "duplicate": submitted.duplicate,
+            "pending": replies is None, "replies": replies or []}

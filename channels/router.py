@@ -1,88 +1,197 @@
-"""The conversation router: deduplicate, ask the bot, record both sides, answer once.
+"""The conversation router: verify → deduplicate → persist → acknowledge → process → deliver.
 
-Channels turn their own payloads into an ``Inbound`` and hand it here; whatever the channel, a
-message is answered exactly once and every message lands in the transcript store.
+Channels verify their payloads and ``submit`` an ``Inbound``. One Lua script both remembers the
+message's dedupe key and appends it to a Redis stream, so a message is either accepted once or
+not at all; after ``submit`` returns, a crash loses nothing. Streams are partitioned by
+conversation (``channels.partitions``), and each partition is processed by one consumer at a
+time, in order, which keeps one conversation's messages in order across instances.
+
+Processing an entry is a sequence of recorded steps (``xs:msg:<key>`` hash), so a consumer that
+dies mid-message and is replaced does not ask the bot twice, record twice or deliver twice:
+the bot's replies, the transcript and the delivery each happen once per message.
+
+Replies go back either in the channel's own HTTP answer (the app's synchronous form, WeChat's
+passive reply), when a caller is waiting for them (``wait_replies``), or through the channel's
+``Sender``. One atomic hand-over decides which, so a reply is never sent both ways.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import json
+import logging
+import zlib
+from dataclasses import asdict
+from typing import Any, Optional
 
 from anyio import to_thread
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from channels.dedupe import Deduplicator
+from channels.messages import Inbound, Reply, RouterUnavailable, Sender, Submitted
 from channels.rasa_client import BotUnavailable, RasaClient
 from handoff.transcripts import TranscriptMessage, TranscriptStore
 
+log = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
-class Inbound:
-    channel: str
-    customer_id: str
-    message_id: str
-    text: str
+PREFIX = "xs:"
+BOT_UNAVAILABLE_TEXT = "抱歉，小售暂时无法回复 🙏 已为您转接人工客服，请稍候。"
 
-    @property
-    def conversation_id(self) -> str:
-        return f"{self.channel}:{self.customer_id}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    conversation_id: str
-    message_id: str
-    replies: list[dict[str, Any]] = field(default_factory=list)
-    duplicate: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        return {"conversation_id": self.conversation_id, "client_message_id": self.message_id,
-                "duplicate": self.duplicate, "replies": self.replies}
-
-
-class MessageInProgress(Exception):
-    """The same message is being processed right now (a client retry raced the first try)."""
+# KEYS: seen key, stream. ARGV: ttl seconds, entry JSON. Returns the entry id, or false when seen.
+_SUBMIT = """
+if redis.call('SET', KEYS[1], 'pending', 'NX', 'EX', ARGV[1]) then
+  local id = redis.call('XADD', KEYS[2], '*', 'inbound', ARGV[2])
+  redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
+  return id
+end
+return false
+"""
+# The consumer's side of the hand-over. KEYS: waiter, taken, ready. Returns who delivers.
+_HAND_OVER = """
+local taken = redis.call('GET', KEYS[2])
+if taken then return taken end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('SET', KEYS[2], 'caller', 'EX', ARGV[1])
+  redis.call('LPUSH', KEYS[3], '1')
+  redis.call('EXPIRE', KEYS[3], ARGV[1])
+  return 'caller'
+end
+redis.call('SET', KEYS[2], 'sender', 'EX', ARGV[1])
+return 'sender'
+"""
+# The waiting caller giving up. KEYS: waiter, taken. Returns who delivers ('caller' if it won).
+_GIVE_UP = """
+redis.call('DEL', KEYS[1])
+local taken = redis.call('GET', KEYS[2])
+if taken then return taken end
+return 'nobody'
+"""
 
 
 class ConversationRouter:
-    def __init__(self, rasa: RasaClient, transcripts: TranscriptStore,
-                 dedupe: Deduplicator) -> None:
+    def __init__(self, redis: Redis, rasa: RasaClient, transcripts: TranscriptStore,
+                 partitions: int = 8, dedupe_ttl_seconds: int = 86400) -> None:
+        self.redis = redis
+        self.partitions = partitions
         self._rasa = rasa
         self._transcripts = transcripts
-        self._dedupe = dedupe
+        self._ttl = dedupe_ttl_seconds
+        self._senders: dict[str, Sender] = {}
+        self._submit = redis.register_script(_SUBMIT)
+        self._hand_over = redis.register_script(_HAND_OVER)
+        self._give_up = redis.register_script(_GIVE_UP)
 
-    async def handle(self, inbound: Inbound) -> Outcome:
-        """Raises MessageInProgress, or BotUnavailable after recording the failed attempt."""
-        key = f"{inbound.conversation_id}:{inbound.message_id}"
-        claim = await self._dedupe.claim(key)
-        if claim.result is not None:
-            return Outcome(inbound.conversation_id, inbound.message_id,
-                           claim.result["replies"], duplicate=True)
-        if claim.in_progress:
-            raise MessageInProgress(key)
+    def register_sender(self, channel: str, sender: Sender) -> None:
+        self._senders[channel] = sender
+
+    def stream_of(self, conversation_id: str) -> str:
+        return f"{PREFIX}in:{zlib.crc32(conversation_id.encode()) % self.partitions}"
+
+    # --- the channels' side --------------------------------------------------------------
+
+    async def submit(self, inbound: Inbound) -> Submitted:
         try:
-            replies = await self._rasa.send(inbound.conversation_id, inbound.text,
-                                            {"channel": inbound.channel,
-                                             "customer_id": inbound.customer_id})
-        except BotUnavailable:
-            await self._record(inbound, [], error="bot_unavailable")
-            await self._dedupe.release(key)
-            raise
-        reply_data = [reply.as_json() for reply in replies]
-        await self._record(inbound, reply_data)
-        await self._dedupe.complete(key, {"replies": reply_data})
-        return Outcome(inbound.conversation_id, inbound.message_id, reply_data)
+            entry_id = await self._submit(
+                keys=[_key("seen", inbound.dedupe_key), self.stream_of(inbound.conversation_id)],
+                args=[self._ttl, json.dumps(asdict(inbound), ensure_ascii=False)])
+        except RedisError as error:
+            raise RouterUnavailable(str(error)) from error
+        if not entry_id:
+            return Submitted(duplicate=True, entry_id=None)
+        return Submitted(duplicate=False, entry_id=_text(entry_id))
+
+    async def wait_replies(self, inbound: Inbound, timeout: float) -> Optional[list[Reply]]:
+        key = inbound.dedupe_key
+        try:
+            taken = await self.redis.get(_key("taken", key))
+            if taken is not None:  # a retry after the replies were handed to someone
+                return await self.replies_of(key) if _text(taken) == "caller" else None
+            await self.redis.set(_key("waiter", key), "1", ex=max(int(timeout) + 5, 5))
+            popped = await self.redis.blpop([_key("ready", key)], timeout=timeout)
+            if popped is None:
+                winner = _text(await self._give_up(keys=[_key("waiter", key), _key("taken", key)]))
+                if winner != "caller":
+                    return None
+            return await self.replies_of(key)
+        except RedisError as error:
+            raise RouterUnavailable(str(error)) from error
+
+    async def replies_of(self, key: str) -> list[Reply]:
+        stored = await self.redis.hget(_key("msg", key), "replies")
+        return json.loads(stored) if stored else []
+
+    # --- the consumers' side -------------------------------------------------------------
+
+    async def process(self, inbound: Inbound) -> None:
+        """Handle one persisted message; every step is recorded, so a rerun skips what is done.
+        Raises ``DeliveryFailed`` (retry later) or RedisError."""
+        key = inbound.dedupe_key
+        state = {_text(k): _text(v) for k, v in (await self.redis.hgetall(_key("msg", key))).items()}
+        if "replies" not in state:
+            replies, error = await self._answer(inbound)
+            state["replies"] = json.dumps(replies, ensure_ascii=False)
+            await self.redis.hset(_key("msg", key), mapping={"replies": state["replies"],
+                                                              "error": error or ""})
+            await self.redis.expire(_key("msg", key), self._ttl)
+            state["error"] = error or ""
+        replies = json.loads(state["replies"])
+        if "recorded" not in state:
+            await self._record(inbound, replies, state.get("error") or None)
+            await self.redis.hset(_key("msg", key), "recorded", "1")
+        if "delivered" not in state:
+            await self._deliver(inbound, replies)
+            await self.redis.hset(_key("msg", key), "delivered", "1")
+
+    async def _answer(self, inbound: Inbound) -> tuple[list[Reply], Optional[str]]:
+        """The bot's replies, or nothing while a human owns the conversation."""
+        mode = await self.redis.get(_key("mode", inbound.conversation_id))
+        if mode is not None and _text(mode) == "human":
+            await self.redis.xadd(f"{PREFIX}to-agents", {
+                "conversation_id": inbound.conversation_id, "text": inbound.text})
+            return [], None
+        try:
+            answers = await self._rasa.send(inbound.conversation_id, inbound.text,
+                                            inbound.metadata())
+        except BotUnavailable as error:
+            log.warning("bot unavailable for %s: %s", inbound.conversation_id, error)
+            await self.redis.xadd(f"{PREFIX}escalations", {
+                "conversation_id": inbound.conversation_id, "reason": "bot_unavailable"})
+            return [{"text": BOT_UNAVAILABLE_TEXT, "buttons": []}], "bot_unavailable"
+        return [answer.as_json() for answer in answers], None
+
+    async def _deliver(self, inbound: Inbound, replies: list[Reply]) -> None:
+        key = inbound.dedupe_key
+        who = _text(await self._hand_over(
+            keys=[_key("waiter", key), _key("taken", key), _key("ready", key)], args=[self._ttl]))
+        if who == "caller" or not replies:  # a waiting caller gets even "no reply" at once
+            return
+        sender = self._senders.get(inbound.channel)
+        if sender is None:
+            log.error("no sender for channel %s; replies to %s kept in %s", inbound.channel,
+                      inbound.conversation_id, _key("msg", key))
+            return
+        await sender.deliver(inbound, replies)
+
+    async def _record(self, inbound: Inbound, replies: list[Reply], error: Optional[str]) -> None:
+        common = {"conversation_id": inbound.conversation_id, "channel": inbound.channel,
+                  "customer_id": inbound.customer_id or inbound.external_id}
+        messages = [TranscriptMessage(direction="in", text=inbound.text,
+                                      client_message_id=inbound.message_id, error=error, **common)]
+        messages += [TranscriptMessage(direction="out", text=reply.get("text", ""),
+                                       payload=reply if reply.get("buttons") else None, **common)
+                     for reply in replies]
+        await to_thread.run_sync(lambda: self._transcripts.record(*messages))
 
     async def history(self, conversation_id: str) -> list[TranscriptMessage]:
         return await to_thread.run_sync(self._transcripts.conversation, conversation_id)
 
-    async def _record(self, inbound: Inbound, replies: list[dict[str, Any]],
-                      error: str | None = None) -> None:
-        common = {"conversation_id": inbound.conversation_id, "channel": inbound.channel,
-                  "customer_id": inbound.customer_id}
-        messages = [TranscriptMessage(direction="in", text=inbound.text,
-                                      client_message_id=inbound.message_id, error=error,
-                                      **common)]
-        messages += [TranscriptMessage(direction="out", text=reply["text"],
-                                       payload=reply if reply.get("buttons") else None, **common)
-                     for reply in replies]
-        await to_thread.run_sync(lambda: self._transcripts.record(*messages))
+
+def inbound_from(fields: dict[Any, Any]) -> Inbound:
+    data = json.loads(_text(fields.get(b"inbound") or fields.get("inbound")))
+    return Inbound(**data)
+
+
+def _key(kind: str, name: str) -> str:
+    return f"{PREFIX}{kind}:{name}"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -5,6 +5,7 @@ several instances side by side each get their own clients.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
 from channels import app_channel, demo_login
-from channels.dedupe import Deduplicator
+from channels.app_outbox import AppSender
+from channels.partitions import PartitionWorkers
 from channels.rasa_client import RasaClient
 from channels.router import ConversationRouter
 from handoff.transcripts import TranscriptStore
@@ -41,10 +43,18 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                                 settings.bot_timeout_seconds)
         state.transcripts = TranscriptStore.from_url(settings.database_url)
         state.conversations = ConversationRouter(
-            state.rasa, state.transcripts, Deduplicator(state.redis, settings.dedupe_ttl_seconds))
+            state.redis, state.rasa, state.transcripts, settings.router_partitions,
+            settings.dedupe_ttl_seconds)
+        state.conversations.register_sender("app", AppSender(state.redis))
+        workers = PartitionWorkers(state.conversations, lease_seconds=settings.router_lease_seconds,
+                                   max_attempts=settings.router_max_attempts)
+        consuming = asyncio.create_task(workers.run()) if settings.router_consumers else None
         try:
             yield
         finally:
+            if consuming is not None:
+                await workers.stop()  # finish in-flight entries, release the partitions
+                consuming.cancel()
             await state.rasa.aclose()
             await state.http.aclose()
             await state.redis.aclose()

@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     # Idempotency keys must outlive every client retry.
     dedupe_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     max_message_chars: int = Field(default=2000, gt=0)
+    # Streams a conversation is hashed onto; each is processed in order by one consumer.
+    router_partitions: int = Field(default=8, ge=1, le=256)
+    # Run the stream consumers in this process (off for a process that only accepts messages).
+    router_consumers: bool = True
+    router_lease_seconds: float = Field(default=10.0, gt=0)
+    # Tries of a message whose delivery keeps failing, before it goes to the dead-letter stream.
+    router_max_attempts: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:

@@ -8,7 +8,7 @@ const els = {
   status: $("status"), demo: $("demo-login"), customer: $("demo-customer"),
   hints: $("demo-orders"), orderList: $("demo-order-list"),
 };
-const state = { token: null, socket: null, pending: new Map() };
+const state = { token: null, customer: null, socket: null, pending: new Map() };
 
 function newId() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -57,31 +57,76 @@ async function api(path, options = {}) {
   return body;
 }
 
-function connectSocket() {
-  if (state.socket) state.socket.close();
-  if (!state.token) return;
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/api/app/ws?token=${encodeURIComponent(state.token)}`);
-  socket.onopen = () => setStatus("在线 · 通常几秒内回复", true);
-  socket.onclose = () => { if (state.socket === socket) { state.socket = null; setStatus("连接已断开，消息将改用普通网络发送"); } };
-  socket.onmessage = (event) => {
-    const frame = JSON.parse(event.data);
-    const waiter = state.pending.get(frame.client_message_id);
-    if (!waiter) return;
+function outboxKey() { return `xs_outbox_${state.customer || "app"}`; }
+
+function remember(frame) {
+  if (frame.outbox_id) sessionStorage.setItem(outboxKey(), frame.outbox_id);
+}
+
+// A reply frame either answers a message we are waiting on, or arrived while we were away
+// (the outbox): then it is shown as it is.
+function receive(frame) {
+  remember(frame);
+  const waiter = state.pending.get(frame.client_message_id);
+  if (waiter) {
     state.pending.delete(frame.client_message_id);
     frame.type === "replies" ? waiter.resolve(frame) : waiter.reject(new Error(frame.error.message));
+  } else if (frame.type === "replies") {
+    frame.replies.forEach(addReply);
+  }
+}
+
+function connectSocket(attempt = 0) {
+  if (state.socket) { state.socket.onclose = null; state.socket.close(); }
+  if (!state.token) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const since = sessionStorage.getItem(outboxKey());
+  const query = `token=${encodeURIComponent(state.token)}` + (since ? `&since=${encodeURIComponent(since)}` : "");
+  const socket = new WebSocket(`${scheme}://${location.host}/api/app/ws?${query}`);
+  socket.onopen = () => { attempt = 0; setStatus("在线 · 通常几秒内回复", true); };
+  socket.onclose = () => {
+    if (state.socket !== socket) return;
+    state.socket = null;
+    // Reconnect by itself, backing off; meanwhile messages go over plain HTTP.
+    const wait = Math.min(15000, 1000 * 2 ** attempt);
+    setStatus(`连接已断开，${Math.round(wait / 1000)} 秒后重连…`);
+    setTimeout(() => { if (!state.socket) connectSocket(attempt + 1); }, wait);
   };
+  socket.onmessage = (event) => receive(JSON.parse(event.data));
   state.socket = socket;
 }
 
-function deliver(id, text) {
-  if (state.socket && state.socket.readyState === WebSocket.OPEN) {
-    return new Promise((resolve, reject) => {
-      state.pending.set(id, { resolve, reject });
-      state.socket.send(JSON.stringify({ type: "message", client_message_id: id, text }));
-    });
+function waitFor(id) {
+  return new Promise((resolve, reject) => state.pending.set(id, { resolve, reject }));
+}
+
+// Replies that were not ready within the server's wait come through the outbox: the socket
+// forwards them; without a socket we ask for them.
+async function pollOutbox(id) {
+  for (let i = 0; i < 30 && state.pending.has(id); i++) {
+    await new Promise((r) => setTimeout(r, 2000));
+    if (state.socket) return;
+    const since = sessionStorage.getItem(outboxKey()) || "0-0";
+    const frames = await api(`/api/app/outbox?since=${encodeURIComponent(since)}`).catch(() => []);
+    frames.forEach(receive);
   }
-  return api("/api/app/messages", { method: "POST", body: JSON.stringify({ client_message_id: id, text }) });
+}
+
+async function deliver(id, text) {
+  const answer = waitFor(id);
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+    state.socket.send(JSON.stringify({ type: "message", client_message_id: id, text }));
+    return answer;
+  }
+  try {
+    const reply = await api("/api/app/messages", { method: "POST", body: JSON.stringify({ client_message_id: id, text }) });
+    if (!reply.pending) { state.pending.delete(id); return reply; }
+    pollOutbox(id);
+    return answer;
+  } catch (error) {
+    state.pending.delete(id);
+    throw error;
+  }
 }
 
 async function send(text, shown, id = newId(), bubble = null) {
@@ -120,6 +165,7 @@ async function loadHistory() {
 async function useCustomer(customerId) {
   const session = await api("/api/app/demo/session", { method: "POST", body: JSON.stringify({ customer_id: customerId }) });
   state.token = session.token;
+  state.customer = customerId;
   localStorage.setItem("xs_demo_customer", customerId);
   els.orderList.replaceChildren();
   for (const order of session.orders) {

@@ -42,3 +42,28 @@ def test_customer_asks_about_an_order_in_the_web_chat(page, stack, shop):
     assert order["status_label"] in answer.inner_text()
     assert page.locator(".msg--me").last.inner_text() == f"我的订单 {order['id']} 到哪了"
     assert page.locator("#status").inner_text().startswith("在线")
+
+
+def test_the_chat_reconnects_by_itself_and_shows_what_it_missed(page, stack, shop):
+    page.goto(f"{stack.service_url}/chat")
+    page.locator("#demo-order-list button").first.wait_for(timeout=15_000)
+    # Another customer than the other test's (whose conversation remembers an order), chosen
+    # before the page starts so only one socket is ever opened for it.
+    page.evaluate("localStorage.setItem('xs_demo_customer',"
+                  " document.querySelectorAll('#demo-customer option')[2].value)")
+    page.reload()
+    page.locator("#demo-order-list button").first.wait_for(timeout=15_000)
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('在线')")
+    # The connection drops (a phone going through a tunnel) …
+    page.evaluate("state.socket.close()")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('重连')")
+    # … and comes back without the customer doing anything.
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('在线')",
+                           timeout=15_000)
+    page.locator("#input").fill("我的订单")
+    page.locator("#input").press("Enter")
+    page.locator(".typing").wait_for(timeout=5_000)  # the typing indicator while the bot thinks
+    buttons = page.locator(".msg--bot .msg__buttons button")
+    buttons.first.wait_for(timeout=30_000)
+    assert page.locator(".typing").count() == 0
+    assert buttons.count() >= 1

@@ -1,14 +1,15 @@
-"""The app channel's HTTP edge with a real Redis and SQLite, and no Rasa behind it.
-
-With Rasa unreachable the customer gets a clear error, the message is recorded with that error,
-and a retry is processed again (not answered from the dedupe cache).
-"""
+"""The app channel's HTTP edge with a real Redis (streams and consumers) and SQLite, and no
+Rasa behind it: the customer gets a Chinese apology, the conversation is escalated with reason
+``bot_unavailable``, and a retry of the same message is answered from what was recorded."""
 from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
 
+from redis import Redis
+
 from channels import app_auth
+from channels.router import BOT_UNAVAILABLE_TEXT
 from service.app import create_app
 from service.settings import Settings
 from tests.support import free_port
@@ -17,8 +18,8 @@ SECRET = "test-secret-" + "x" * 32
 
 
 @pytest.fixture
-def client(redis_url, tmp_path):
-    settings = Settings(redis_url=redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
+def client(fresh_redis_url, tmp_path):
+    settings = Settings(redis_url=fresh_redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
                         rasa_url=f"http://127.0.0.1:{free_port()}", app_token_secret=SECRET,
                         bot_timeout_seconds=2, xs_env="production")
     with TestClient(create_app(settings)) as test_client:
@@ -72,23 +73,28 @@ def test_oversized_body_is_413_before_parsing(client):
     assert response.json()["error"]["message"] == "消息内容太长了"
 
 
-def test_bot_down_gives_503_records_the_failure_and_allows_a_retry(client):
+def test_bot_down_apologises_escalates_and_answers_a_retry_once(client):
     body = {"client_message_id": "retry-1", "text": "我的订单到哪了"}
     first = client.post("/api/app/messages", headers=auth("C0009"), json=body)
-    assert first.status_code == 503
-    assert first.json()["error"]["code"] == "bot_unavailable"
+    assert first.status_code == 200, first.text
+    assert [r["text"] for r in first.json()["replies"]] == [BOT_UNAVAILABLE_TEXT]
     second = client.post("/api/app/messages", headers=auth("C0009"), json=body)
-    assert second.status_code == 503  # processed again, not served from the dedupe cache
-    store = client.app.state.transcripts
-    recorded = store.conversation("app:C0009")
-    assert [(m.text, m.error) for m in recorded] == [("我的订单到哪了", "bot_unavailable")] * 2
+    assert second.status_code == 200 and second.json()["duplicate"] is True
+    assert second.json()["replies"] == first.json()["replies"]
+    recorded = client.app.state.transcripts.conversation("app:C0009")
+    assert [(m.direction, m.text, m.error) for m in recorded] == [
+        ("in", "我的订单到哪了", "bot_unavailable"), ("out", BOT_UNAVAILABLE_TEXT, None)]
+    redis = Redis.from_url(client.app.state.settings.redis_url)
+    escalations = redis.xrange("xs:escalations")
+    assert [(e[1][b"conversation_id"], e[1][b"reason"]) for e in escalations] == [
+        (b"app:C0009", b"bot_unavailable")]
 
 
 def test_history_is_per_customer(client):
     client.post("/api/app/messages", headers=auth("C0010"),
                 json={"client_message_id": "h1", "text": "只属于C0010"})
     own = client.get("/api/app/messages", headers=auth("C0010")).json()
-    assert [m["text"] for m in own] == ["只属于C0010"]
+    assert [m["text"] for m in own] == ["只属于C0010", BOT_UNAVAILABLE_TEXT]
     assert client.get("/api/app/messages", headers=auth("C0011")).json() == []
 
 
@@ -111,7 +117,8 @@ def test_websocket_answers_malformed_frames_and_stays_open(client):
         assert socket.receive_json()["error"]["code"] == "payload_too_large"
         socket.send_json({"type": "message", "client_message_id": "w1", "text": "你好"})
         frame = socket.receive_json()
-        assert frame["type"] == "error" and frame["error"]["code"] == "bot_unavailable"
+        assert frame["type"] == "replies" and frame["client_message_id"] == "w1"
+        assert frame["replies"][0]["text"] == BOT_UNAVAILABLE_TEXT
 
 
 def test_demo_login_does_not_exist_in_production(client):
