@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
-from channels import app_channel, demo_login
+from channels import app_channel, demo_login, telegram
 from channels.app_outbox import AppSender
 from channels.partitions import PartitionWorkers
 from channels.rasa_client import RasaClient
@@ -30,8 +30,10 @@ from service.settings import Settings, get_settings
 STATIC_DIR = Path(__file__).resolve().parent.parent / "channels" / "static"
 
 
-def create_app(settings: Optional[Settings] = None) -> FastAPI:
+def create_app(settings: Optional[Settings] = None,
+               telegram_settings: Optional[telegram.TelegramSettings] = None) -> FastAPI:
     settings = settings or get_settings()
+    telegram_settings = telegram_settings or telegram.TelegramSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +48,11 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             state.redis, state.rasa, state.transcripts, settings.router_partitions,
             settings.dedupe_ttl_seconds)
         state.conversations.register_sender("app", AppSender(state.redis))
+        state.telegram = None
+        if telegram_settings.enabled:
+            state.telegram = telegram.build_sender(telegram_settings, state.redis)
+            await state.telegram.start()
+            state.conversations.register_sender("telegram", state.telegram)
         workers = PartitionWorkers(state.conversations, lease_seconds=settings.router_lease_seconds,
                                    max_attempts=settings.router_max_attempts)
         consuming = asyncio.create_task(workers.run()) if settings.router_consumers else None
@@ -55,6 +62,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             if consuming is not None:
                 await workers.stop()  # finish in-flight entries, release the partitions
                 consuming.cancel()
+            if state.telegram is not None:
+                await state.telegram.aclose()
             await state.rasa.aclose()
             await state.http.aclose()
             await state.redis.aclose()
@@ -66,6 +75,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=64 * 1024)
     app.include_router(health.router)
     app.include_router(app_channel.router)
+    app.include_router(telegram.router)
     if settings.demo_login_enabled:
         app.include_router(demo_login.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

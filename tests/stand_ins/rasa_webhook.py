@@ -6,16 +6,14 @@ The real Rasa is used by the end-to-end tests; this one lets a test hold a call 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import uvicorn
 from fastapi import FastAPI, Request
 
 from bot.contract import WEBHOOK_PATH
-from tests.support import free_port, wait_until
+from tests.stand_ins.serving import serve
 
 
 @dataclass
@@ -42,15 +40,6 @@ def make_app(state: RasaStandIn) -> FastAPI:
 @contextmanager
 def rasa_stand_in() -> Iterator[RasaStandIn]:
     state = RasaStandIn()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(make_app(state), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, 10, "rasa stand-in")
-    state.url = f"http://127.0.0.1:{port}"
-    try:
+    with serve(make_app(state)) as url:
+        state.url = url
         yield state
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -1,0 +1,82 @@
+"""Channels through the whole service: the real router and consumers on a real Redis, a Rasa
+webhook stand-in (to count calls) and the Telegram Bot API stand-in."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from channels.telegram import TelegramSettings
+from service.app import create_app
+from service.settings import Settings
+from tests.service.telegram.updates import SECRET, TOKEN, callback, message, post
+from tests.stand_ins.rasa_webhook import rasa_stand_in
+from tests.stand_ins.serving import serve
+from tests.stand_ins.telegram_api import TelegramStandIn
+
+
+@pytest.fixture
+def rasa():
+    with rasa_stand_in() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def telegram_api():
+    stand_in = TelegramStandIn(TOKEN)
+    with serve(stand_in.app) as url:
+        stand_in.url = url
+        yield stand_in
+
+
+@pytest.fixture
+def service(fresh_redis_url, tmp_path, rasa, telegram_api):
+    settings = Settings(redis_url=fresh_redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
+                        rasa_url=rasa.url, app_token_secret="s" * 40, bot_timeout_seconds=5)
+    telegram = TelegramSettings(bot_token=TOKEN, webhook_secret=SECRET,
+                                api_base_url=f"{telegram_api.url}/bot")
+    with TestClient(create_app(settings, telegram)) as client:
+        yield client
+
+
+def eventually(predicate, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+    return value
+
+
+def test_a_telegram_update_retried_three_times_is_answered_once(service, rasa, telegram_api):
+    update = message(9001, text="我的快递到哪了")
+    assert [post(service, update).status_code for _ in range(3)] == [200, 200, 200]
+    sent = eventually(lambda: telegram_api.sent("sendMessage"))
+    time.sleep(0.5)  # room for a wrong second delivery to show up
+    assert [m["text"] for m in telegram_api.sent("sendMessage")] == ["收到：我的快递到哪了"]
+    assert int(sent[0]["chat_id"]) == 5550001
+    assert rasa.calls == [("telegram:5550001", "我的快递到哪了")]
+    transcript = service.app.state.transcripts.conversation("telegram:5550001")
+    assert [(m.direction, m.text) for m in transcript] == [
+        ("in", "我的快递到哪了"), ("out", "收到：我的快递到哪了")]
+
+
+def test_telegram_messages_of_one_chat_reach_the_bot_in_order(service, rasa, telegram_api):
+    for n in range(10):
+        assert post(service, message(9100 + n, text=f"第{n}句")).status_code == 200
+    eventually(lambda: len(telegram_api.sent("sendMessage")) == 10)
+    assert [text for _, text in rasa.calls] == [f"第{n}句" for n in range(10)]
+
+
+def test_a_badly_signed_telegram_update_stores_nothing(service, rasa):
+    assert post(service, message(9200, text="你好"), secret="wrong").status_code == 403
+    assert post(service, b"\x00\xffjunk").status_code == 400
+    time.sleep(0.3)
+    assert rasa.calls == []
+    assert service.app.state.transcripts.conversation("telegram:5550001") == []
+
+
+def test_an_unknown_button_is_refused_without_reaching_the_bot(service, rasa, telegram_api):
+    assert post(service, callback(9300, "not-a-key")).status_code == 200
+    eventually(lambda: telegram_api.sent("answerCallbackQuery"))
+    assert rasa.calls == []
