@@ -29,7 +29,8 @@ def test_masks():
     assert mask_phone("13812345678") == "138****5678"
     assert mask_phone("123") == "****"
     assert mask_address("上海市浦东新区张江路 100 号 2 栋") == "上海市浦东新区****"
-    assert mask_address("新疆维吾尔自治区乌鲁木齐市天山区人民路 1 号") == "新疆维吾尔自治区乌鲁木齐市天山区****"
+    xinjiang = "新疆维吾尔自治区乌鲁木齐市天山区"
+    assert mask_address(xinjiang + "人民路 1 号") == xinjiang + "****"
     assert mask_address("广东省深圳市南山区科技园路66号3栋") == "广东省深圳市南山区****"
     assert mask_address("某某路 1 号") == "某某****"
 
