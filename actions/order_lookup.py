@@ -121,9 +121,25 @@ class CustomerOrderAction(Action, ABC):
             return Reply(ASK_LAST4, events=[SlotSet("order_id", order_id),
                                             SlotSet("awaiting", f"verify:{order_id}:{self.name()}")])
         order = await shop.customer_order(customer_id, order_id)
+        if self._stale(tracker, order) and who.customer_id is not None:
+            # "还不发货" about the order discussed earlier, which has shipped since: the customer
+            # most likely means another order, so offer the ones this action is for.
+            orders = await shop.recent_orders(who.customer_id, 5, status=self.offer_status)
+            if orders:
+                reply = offer_orders(orders, self.offer_intent, self.offer_prompt)
+                reply.events.append(SlotSet("awaiting", f"order:{self.name()}"))
+                return reply
         reply = await self.answer(OrderContext(tracker, order, customer_id))
         reply.events.insert(0, SlotSet("order_id", order.id))
         return reply
+
+
+    def _stale(self, tracker: Tracker, order: Order) -> bool:
+        """The order was only remembered (not named now) and is not in the state this action
+        is about."""
+        named_now = next(tracker.get_latest_entity_values("order_id"), None) or find_order_id(
+            (tracker.latest_message or {}).get("text") or "")
+        return not named_now and self.offer_status is not None and order.status != self.offer_status
 
 
 def requested_order_id(tracker: Tracker) -> Optional[str]:

@@ -391,3 +391,16 @@ async def test_an_order_number_typed_after_an_offer_goes_to_the_offering_action(
         f"订单{order['id']}", order["customer_id"], intent="inform", slots=slots(events)))
     assert "已帮您催促仓库优先发货" in messages[0]["text"]
     assert slots(events) == {"awaiting": None, "order_id": order["id"]}
+
+
+async def test_a_remembered_order_in_another_state_is_not_assumed(api):
+    waiting = {o["customer_id"] for o in await orders(api, "pending_shipment")}
+    shipped = next(o for o in await orders(api, "in_transit") if o["customer_id"] in waiting)
+    messages, events = await run(ActionUrgeShipment(), make_tracker(
+        "怎么还不发货", shipped["customer_id"], intent="urge_shipment",
+        slots={"order_id": shipped["id"]}))
+    assert messages[0]["text"].startswith("请问要催哪一笔订单")
+    assert shipped["id"] not in json.dumps(messages[0]["buttons"])
+    assert slots(events)["awaiting"] == "order:action_urge_shipment"
+    named, _ = await run(ActionUrgeShipment(), tracker_for(shipped, "这单怎么还不发货", "urge_shipment"))
+    assert named[0]["text"].startswith("这笔订单已经发货啦")
