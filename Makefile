@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install train run test test-service test-rasa test-conversations validate kb-check eval lint lock clean
+.PHONY: help install train run test test-service test-rasa test-conversations validate kb-check eval bench lint lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ run: install train  ## start Redis (if needed), Rasa, actions, demo shop and the
 
 validate: train  ## Rasa's own consistency check of domain, data and stories
 	@$(RASA_VENV)/bin/rasa data validate --domain domain.yml --data nlu_data --config config.yml --fail-on-warnings
+
+bench: train  ## throughput and latency figures on this machine (not pass/fail)
+	@$(VENV)/bin/python -m bench.channels
 
 eval: train  ## held-out NLU scores beside a TF-IDF baseline, then 5-fold cross-validation (reports/)
 	@$(RASA_VENV)/bin/python -m bot eval

@@ -6,6 +6,7 @@ several instances side by side each get their own clients.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
-from channels import app_channel, demo_login, telegram
+from channels import app_channel, demo_login, telegram, wechat
 from channels.app_outbox import AppSender
 from channels.partitions import PartitionWorkers
 from channels.rasa_client import RasaClient
@@ -31,9 +32,14 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "channels" / "static"
 
 
 def create_app(settings: Optional[Settings] = None,
-               telegram_settings: Optional[telegram.TelegramSettings] = None) -> FastAPI:
+               telegram_settings: Optional[telegram.TelegramSettings] = None,
+               wechat_settings: Optional[wechat.WeChatSettings] = None) -> FastAPI:
+    """The service; each channel is on when its settings (environment) configure it."""
     settings = settings or get_settings()
+    # Channel API URLs carry credentials (WeChat access_token, the Telegram bot token).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     telegram_settings = telegram_settings or telegram.TelegramSettings()
+    wechat_settings = wechat_settings or wechat.WeChatSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,6 +59,9 @@ def create_app(settings: Optional[Settings] = None,
             state.telegram = telegram.build_sender(telegram_settings, state.redis)
             await state.telegram.start()
             state.conversations.register_sender("telegram", state.telegram)
+        if wechat_settings.enabled:
+            state.wechat_sender = wechat.build_sender(wechat_settings, state.redis, state.http)
+            state.conversations.register_sender("wechat", state.wechat_sender)
         workers = PartitionWorkers(state.conversations, lease_seconds=settings.router_lease_seconds,
                                    max_attempts=settings.router_max_attempts)
         consuming = asyncio.create_task(workers.run()) if settings.router_consumers else None
@@ -76,6 +85,8 @@ def create_app(settings: Optional[Settings] = None,
     app.include_router(health.router)
     app.include_router(app_channel.router)
     app.include_router(telegram.router)
+    if wechat_settings.enabled:
+        app.include_router(wechat.make_router(wechat_settings))
     if settings.demo_login_enabled:
         app.include_router(demo_login.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -2,11 +2,13 @@
 
 Wiring, at startup (see ``routes`` for the webhook's behaviour)::
 
-    settings = WeChatSettings()                      # WECHAT_* environment variables
-    if settings.enabled:
-        app.include_router(make_router(settings))     # GET/POST /webhooks/wechat
-        # in the lifespan, beside app.state.redis and app.state.conversations:
-        app.state.wechat_sender = build_sender(settings, app.state.redis, app.state.http)
+    wechat = WeChatSettings()                            # WECHAT_* environment variables
+    if wechat.enabled:
+        app.include_router(make_router(wechat))          # GET/POST /webhooks/wechat
+    # in the lifespan, after app.state.redis, app.state.http and app.state.conversations:
+    if wechat.enabled:
+        state.wechat_sender = build_sender(wechat, state.redis, state.http)
+        state.conversations.register_sender("wechat", state.wechat_sender)
 """
 from channels.wechat.routes import make_router
 from channels.wechat.sender import WeChatSender, build_sender

@@ -246,7 +246,7 @@ async def _handle(request: Request, background: BackgroundTasks, settings: WeCha
 
 
 async def _with_menu_choice(menu: MenuMemory, inbound: Inbound) -> Inbound:
-    """ "1" after a numbered menu is the payload of the first button."""
+    """Read a reply like "1" to a numbered menu as that button's payload."""
     if inbound.kind != "text":
         return inbound
     payload = await menu.resolve(inbound.external_id, inbound.text)
@@ -276,8 +276,10 @@ async def _send_rest(state: Any, prefix: str, inbound: Inbound, pieces: list[str
     except (DeliveryFailed, RedisError) as error:
         log.error("WeChat follow-up messages to %s failed: %s", inbound.external_id, error)
         undelivered = UndeliveredLog(state.redis, prefix)
-        await _quietly(undelivered.record(inbound.external_id, "send_failed", "\n\n".join(pieces[1:]),
-                                   inbound.message_id), "record undelivered follow-ups")
+        # Pieces a failed try already sent may be in the record too; better twice than lost.
+        record = undelivered.record(inbound.external_id, "send_failed", "\n\n".join(pieces[1:]),
+                                    inbound.message_id)
+        await _quietly(record, "record undelivered follow-ups")
 
 
 async def _forget(redis: Any, prefix: str, openid: str) -> None:

@@ -52,7 +52,7 @@ class WeChatSender:
     async def send_pieces(self, inbound: Inbound, pieces: list[str], already_sent: int = 0) -> None:
         """Send ``pieces[already_sent:]`` and any piece a failed earlier try did not get to."""
         openid = inbound.external_id
-        progress_key = self._progress_key(inbound)
+        progress_key = self._progress_key(inbound, pieces)
         done = max(already_sent, int(await self._redis.get(progress_key) or 0))
         for index in range(done, len(pieces)):
             if not await self.quota.take(openid):
@@ -75,6 +75,8 @@ class WeChatSender:
             await self.quota.spend_all(openid)
         elif errcode in (45015, 43004):
             await self.quota.close(openid)
+        else:  # refused for its content or address: the allowance was not used
+            await self.quota.give_back(openid)
 
     async def _give_up(self, inbound: Inbound, unsent: list[str], reason: str,
                        errcode: int | None, progress_key: str) -> None:
@@ -83,9 +85,10 @@ class WeChatSender:
                                       inbound.message_id, errcode)
         await self._redis.set(progress_key, 1_000_000, ex=PROGRESS_TTL_SECONDS)
 
-    def _progress_key(self, inbound: Inbound) -> str:
-        digest = hashlib.sha256(inbound.dedupe_key.encode("utf-8")).hexdigest()[:32]
-        return f"{self._prefix}sent:{digest}"
+    def _progress_key(self, inbound: Inbound, pieces: list[str]) -> str:
+        # Per message *and* content: other replies to the same message are another delivery.
+        digest = hashlib.sha256("\x00".join([inbound.dedupe_key, *pieces]).encode("utf-8"))
+        return f"{self._prefix}sent:{digest.hexdigest()[:32]}"
 
 
 def build_sender(settings: WeChatSettings, redis: Redis, http_client: httpx.AsyncClient) -> WeChatSender:

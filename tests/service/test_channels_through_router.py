@@ -1,5 +1,6 @@
 """Channels through the whole service: the real router and consumers on a real Redis, a Rasa
-webhook stand-in (to count calls) and the Telegram Bot API stand-in."""
+webhook stand-in (to count and slow down calls), and the Telegram Bot API and WeChat API
+stand-ins."""
 from __future__ import annotations
 
 import time
@@ -8,12 +9,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from channels.telegram import TelegramSettings
+from channels.wechat import WeChatSettings
 from service.app import create_app
 from service.settings import Settings
 from tests.service.telegram.updates import SECRET, TOKEN, callback, message, post
 from tests.stand_ins.rasa_webhook import rasa_stand_in
 from tests.stand_ins.serving import serve
+from tests.service.wechat.helpers import APP_ID, APP_SECRET, passive_content, signed_query, text_xml
+from tests.service.wechat.helpers import TOKEN as WECHAT_TOKEN
 from tests.stand_ins.telegram_api import TelegramStandIn
+from tests.stand_ins.wechat_api import WeChatApiState, serving
 
 
 @pytest.fixture
@@ -31,13 +36,28 @@ def telegram_api():
 
 
 @pytest.fixture
-def service(fresh_redis_url, tmp_path, rasa, telegram_api):
+def wechat_api():
+    state = WeChatApiState(APP_ID, APP_SECRET, every_window_open=True)
+    with serving(state) as running:
+        state.url = running.url
+        yield state
+
+
+@pytest.fixture
+def service(fresh_redis_url, tmp_path, rasa, telegram_api, wechat_api):
     settings = Settings(redis_url=fresh_redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
                         rasa_url=rasa.url, app_token_secret="s" * 40, bot_timeout_seconds=5)
     telegram = TelegramSettings(bot_token=TOKEN, webhook_secret=SECRET,
                                 api_base_url=f"{telegram_api.url}/bot")
-    with TestClient(create_app(settings, telegram)) as client:
+    wechat = WeChatSettings(token=WECHAT_TOKEN, app_id=APP_ID, app_secret=APP_SECRET,
+                            api_base_url=wechat_api.url, passive_timeout_seconds=1)
+    with TestClient(create_app(settings, telegram, wechat)) as client:
         yield client
+
+
+def wechat_post(client: TestClient, xml: str):
+    return client.post("/webhooks/wechat", params=signed_query(), content=xml.encode(),
+                       headers={"Content-Type": "text/xml"})
 
 
 def eventually(predicate, timeout: float = 15.0):
@@ -80,3 +100,21 @@ def test_an_unknown_button_is_refused_without_reaching_the_bot(service, rasa, te
     assert post(service, callback(9300, "not-a-key")).status_code == 200
     eventually(lambda: telegram_api.sent("answerCallbackQuery"))
     assert rasa.calls == []
+
+
+def test_a_wechat_push_retried_three_times_gets_one_passive_answer(service, rasa, wechat_api):
+    xml = text_xml("退货运费谁出", openid="oWeChatCustomer1", msg_id="7001")
+    answers = [wechat_post(service, xml) for _ in range(3)]
+    assert [passive_content(answer) for answer in answers] == ["收到：退货运费谁出"] * 3
+    assert rasa.calls == [("wechat:oWeChatCustomer1", "退货运费谁出")]
+    time.sleep(0.3)
+    assert wechat_api.sent == []  # nothing went out a second way
+
+
+def test_a_slow_bot_answer_goes_out_as_a_customer_service_message(service, rasa, wechat_api):
+    rasa.delay_seconds = 2.0  # longer than the passive wait
+    answer = wechat_post(service, text_xml("在吗", openid="oWeChatCustomer2", msg_id="7002"))
+    assert answer.status_code == 200 and answer.text == "success"
+    eventually(lambda: wechat_api.sent)
+    assert [m["text"]["content"] for m in wechat_api.sent] == ["收到：在吗"]
+    assert wechat_api.sent[0]["touser"] == "oWeChatCustomer2"

@@ -37,7 +37,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from tests.support import free_port, wait_until
+from tests.stand_ins.serving import serve
 
 ERRMSG = {
     -1: "system error",
@@ -213,19 +213,10 @@ class Running:
 
 @contextmanager
 def serving(state: WeChatApiState) -> Iterator[Running]:
-    """Run the stand-in with uvicorn in a thread."""
-    port = free_port()
+    """Run the stand-in with uvicorn in a thread (``tests.stand_ins.serving``)."""
     app = make_app(state)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="wechat-api-stand-in", daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, 15, "WeChat API stand-in")
-        yield Running(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serve(app) as url:
+        yield Running(url, app)
 
 
 def main() -> None:
