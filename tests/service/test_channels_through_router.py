@@ -13,10 +13,10 @@ from channels.wechat import WeChatSettings
 from service.app import create_app
 from service.settings import Settings
 from tests.service.telegram.updates import SECRET, TOKEN, callback, message, post
-from tests.stand_ins.rasa_webhook import rasa_stand_in
-from tests.stand_ins.serving import serve
 from tests.service.wechat.helpers import APP_ID, APP_SECRET, passive_content, signed_query, text_xml
 from tests.service.wechat.helpers import TOKEN as WECHAT_TOKEN
+from tests.stand_ins.rasa_webhook import rasa_stand_in
+from tests.stand_ins.serving import serve
 from tests.stand_ins.telegram_api import TelegramStandIn
 from tests.stand_ins.wechat_api import WeChatApiState, serving
 
