@@ -26,6 +26,7 @@ from anyio import to_thread
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from channels.identities import IdentityResolver
 from channels.messages import Inbound, Reply, RouterUnavailable, Sender, Submitted
 from channels.rasa_client import BotUnavailable, RasaClient
 from handoff.transcripts import TranscriptMessage, TranscriptStore
@@ -68,8 +69,10 @@ return 'nobody'
 
 class ConversationRouter:
     def __init__(self, redis: Redis, rasa: RasaClient, transcripts: TranscriptStore,
-                 partitions: int = 8, dedupe_ttl_seconds: int = 86400) -> None:
+                 partitions: int = 8, dedupe_ttl_seconds: int = 86400,
+                 identities: Optional[IdentityResolver] = None) -> None:
         self.redis = redis
+        self._identities = identities
         self.partitions = partitions
         self._rasa = rasa
         self._transcripts = transcripts
@@ -172,13 +175,23 @@ class ConversationRouter:
 
     async def _record(self, inbound: Inbound, replies: list[Reply], error: Optional[str]) -> None:
         common = {"conversation_id": inbound.conversation_id, "channel": inbound.channel,
-                  "customer_id": inbound.customer_id or inbound.external_id}
+                  "customer_id": await self._customer_of(inbound)}
         messages = [TranscriptMessage(direction="in", text=inbound.text,
                                       client_message_id=inbound.message_id, error=error, **common)]
         messages += [TranscriptMessage(direction="out", text=reply.get("text", ""),
                                        payload=reply if reply.get("buttons") else None, **common)
                      for reply in replies]
         await to_thread.run_sync(lambda: self._transcripts.record(*messages))
+
+    async def _customer_of(self, inbound: Inbound) -> str:
+        """The shop customer (bound channel accounts included), else the channel account."""
+        if inbound.customer_id:
+            return inbound.customer_id
+        if self._identities is not None:
+            bound = await self._identities.customer_of(inbound.channel, inbound.external_id)
+            if bound:
+                return bound
+        return f"{inbound.channel}:{inbound.external_id}"
 
     async def history(self, conversation_id: str) -> list[TranscriptMessage]:
         return await to_thread.run_sync(self._transcripts.conversation, conversation_id)

@@ -73,12 +73,14 @@ class TranscriptStore:
 
     def conversation(self, conversation_id: str, limit: int = 200) -> list[TranscriptMessage]:
         """The latest ``limit`` messages of a conversation, oldest first."""
-        query = (
-            select(MessageRow)
-            .where(MessageRow.conversation_id == conversation_id)
-            .order_by(MessageRow.id.desc())
-            .limit(limit)
-        )
+        return self._latest(MessageRow.conversation_id == conversation_id, limit)
+
+    def customer_history(self, customer_id: str, limit: int = 500) -> list[TranscriptMessage]:
+        """The latest ``limit`` messages of a customer on every channel, oldest first."""
+        return self._latest(MessageRow.customer_id == customer_id, limit)
+
+    def _latest(self, condition, limit: int) -> list[TranscriptMessage]:  # type: ignore[no-untyped-def]
+        query = select(MessageRow).where(condition).order_by(MessageRow.id.desc()).limit(limit)
         with Session(self._engine) as session:
             rows = list(session.scalars(query))
         return [_to_message(row) for row in reversed(rows)]

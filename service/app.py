@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from channels import app_channel, demo_login, telegram, wechat
 from channels.app_outbox import AppSender
+from channels.identities import IdentityResolver
 from channels.partitions import PartitionWorkers
 from channels.rasa_client import RasaClient
 from channels.router import ConversationRouter
@@ -52,7 +53,8 @@ def create_app(settings: Optional[Settings] = None,
         state.transcripts = TranscriptStore.from_url(settings.database_url)
         state.conversations = ConversationRouter(
             state.redis, state.rasa, state.transcripts, settings.router_partitions,
-            settings.dedupe_ttl_seconds)
+            settings.dedupe_ttl_seconds,
+            IdentityResolver(state.redis, state.http, settings.shop_api_url, settings.shop_api_key))
         state.conversations.register_sender("app", AppSender(state.redis))
         state.telegram = None
         if telegram_settings.enabled:

@@ -3,13 +3,17 @@ webhook stand-in (to count and slow down calls), and the Telegram Bot API and We
 stand-ins."""
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import pytest
 from fastapi.testclient import TestClient
 
+from channels import app_auth
 from channels.telegram import TelegramSettings
 from channels.wechat import WeChatSettings
+from demo_shop.app import create_app as create_shop
+from demo_shop.settings import ShopSettings
 from service.app import create_app
 from service.settings import Settings
 from tests.service.telegram.updates import SECRET, TOKEN, callback, message, post
@@ -19,6 +23,8 @@ from tests.stand_ins.rasa_webhook import rasa_stand_in
 from tests.stand_ins.serving import serve
 from tests.stand_ins.telegram_api import TelegramStandIn
 from tests.stand_ins.wechat_api import WeChatApiState, serving
+
+APP_SECRET_FOR_TESTS = "s" * 40
 
 
 @pytest.fixture
@@ -44,9 +50,18 @@ def wechat_api():
 
 
 @pytest.fixture
-def service(fresh_redis_url, tmp_path, rasa, telegram_api, wechat_api):
+def demo_shop(tmp_path):
+    """The demo shop (it knows which channel accounts belong to which customer)."""
+    database = tmp_path / "shop.sqlite3"
+    with serve(create_shop(ShopSettings(db_path=str(database)))) as url:
+        yield f"{url}/api/v1", database
+
+
+@pytest.fixture
+def service(fresh_redis_url, tmp_path, rasa, telegram_api, wechat_api, demo_shop):
     settings = Settings(redis_url=fresh_redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
-                        rasa_url=rasa.url, app_token_secret="s" * 40, bot_timeout_seconds=5)
+                        rasa_url=rasa.url, app_token_secret=APP_SECRET_FOR_TESTS,
+                        bot_timeout_seconds=5, shop_api_url=demo_shop[0])
     telegram = TelegramSettings(bot_token=TOKEN, webhook_secret=SECRET,
                                 api_base_url=f"{telegram_api.url}/bot")
     wechat = WeChatSettings(token=WECHAT_TOKEN, app_id=APP_ID, app_secret=APP_SECRET,
@@ -118,3 +133,19 @@ def test_a_slow_bot_answer_goes_out_as_a_customer_service_message(service, rasa,
     eventually(lambda: wechat_api.sent)
     assert [m["text"]["content"] for m in wechat_api.sent] == ["收到：在吗"]
     assert wechat_api.sent[0]["touser"] == "oWeChatCustomer2"
+
+
+def test_one_customer_on_two_channels_has_one_history(service, rasa, demo_shop):
+    """A WeChat account the shop has bound to a customer is recorded under that customer."""
+    with sqlite3.connect(demo_shop[1]) as db:
+        openid, customer_id = db.execute("SELECT external_id, customer_id FROM identities "
+                                         "WHERE channel = 'wechat' LIMIT 1").fetchone()
+    passive_content(wechat_post(service, text_xml("微信上问一句", openid=openid, msg_id="7101")))
+    token = app_auth.sign(customer_id, APP_SECRET_FOR_TESTS, 60)
+    answer = service.post("/api/app/messages", headers={"Authorization": f"Bearer {token}"},
+                          json={"client_message_id": "app-1", "text": "App 里再问一句"})
+    assert answer.status_code == 200
+    history = service.app.state.transcripts.customer_history(customer_id)
+    assert [(m.channel, m.direction, m.text) for m in history] == [
+        ("wechat", "in", "微信上问一句"), ("wechat", "out", "收到：微信上问一句"),
+        ("app", "in", "App 里再问一句"), ("app", "out", "收到：App 里再问一句")]
