@@ -207,3 +207,39 @@ async def test_without_redis_a_message_is_refused_not_lost(rasa, tmp_path):
     with pytest.raises(RouterUnavailable):
         await router.submit(message(1))
     await dead.aclose()
+
+
+async def test_an_operator_replays_a_dead_letter_and_it_is_delivered_once(
+        redis, rasa, tmp_path, workers):
+    from channels.dead_letters import dead_letters, replay
+
+    sender = RecordingSender(fail_times=2)
+    router = make_router(redis, rasa, tmp_path, sender)
+    await router.submit(message(8))
+    workers(router, max_attempts=2)
+    await until(lambda: redis.xlen(DEAD_LETTERS))
+    [letter] = await dead_letters(redis)
+    assert letter["inbound"]["message_id"] == "m8" and "DeliveryFailed" in letter["reason"]
+    await replay(redis, letter["id"])
+    await until(lambda: sender.delivered)
+    assert sender.delivered == [("m8", ["收到：第8条"])]
+    assert rasa.calls == [("app:C0001", "第8条")]  # answered once, delivered on the replay
+    assert await dead_letters(redis) == []
+    with pytest.raises(LookupError):
+        await replay(redis, letter["id"])
+
+
+@pytest.mark.parametrize("arguments, code, says", [
+    (["list"], 0, ""), (["replay", "1-0"], 1, "no dead letter"), (["replay"], 2, "entry_id"),
+    (["drop-everything"], 2, "invalid choice"), ([], 2, "required"),
+])
+def test_the_dead_letter_command_line(fresh_redis_url, arguments, code, says):
+    import os
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+    done = subprocess.run([sys.executable, "-m", "channels.dead_letters", *arguments], cwd=ROOT,
+                          env={**os.environ, "REDIS_URL": fresh_redis_url, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == code and says in done.stderr
