@@ -45,7 +45,7 @@ async def test_a_claim_takes_the_best_placed_of_the_agents_groups(queue):
 
 async def test_fifty_agents_clicking_at_once_give_one_owner(redis, queue):
     await queue.enqueue("h-1", "app:C1", "general", "regular")
-    claims = await asyncio.gather(*(HandoffQueue(redis).claim("agent-%d" % n, "h-1", capacity=3)
+    claims = await asyncio.gather(*(HandoffQueue(redis).claim(f"agent-{n}", "h-1", capacity=3)
                                     for n in range(50)))
     winners = [c for c in claims if c.outcome == "claimed"]
     assert len(winners) == 1 and {c.outcome for c in claims} == {"claimed", "taken"}
