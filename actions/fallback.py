@@ -2,7 +2,7 @@
 
 Rasa's ``action_two_stage_fallback`` calls this when NLU is unsure. The customer clicks what
 they meant (or "都不是" and is asked to rephrase); a second misunderstanding ends in
-``utter_default``.
+``action_default_fallback`` (``actions/handoff.py``): a human takes over.
 """
 from __future__ import annotations
 

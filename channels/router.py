@@ -29,12 +29,13 @@ from redis.exceptions import RedisError
 from channels.identities import IdentityResolver
 from channels.messages import Inbound, Reply, RouterUnavailable, Sender, Submitted
 from channels.rasa_client import BotUnavailable, RasaClient
+from handoff.desk import HandoffDesk
 from handoff.transcripts import TranscriptMessage, TranscriptStore
 
 log = logging.getLogger(__name__)
 
 PREFIX = "xs:"
-BOT_UNAVAILABLE_TEXT = "抱歉，小售暂时无法回复 🙏 已为您转接人工客服，请稍候。"
+BOT_UNAVAILABLE_TEXT = "抱歉，小售暂时无法回复 🙏"
 
 # KEYS: seen key, stream. ARGV: ttl seconds, entry JSON. Returns the entry id, or false when seen.
 _SUBMIT = """
@@ -70,9 +71,11 @@ return 'nobody'
 class ConversationRouter:
     def __init__(self, redis: Redis, rasa: RasaClient, transcripts: TranscriptStore,
                  partitions: int = 8, dedupe_ttl_seconds: int = 86400,
-                 identities: Optional[IdentityResolver] = None) -> None:
+                 identities: Optional[IdentityResolver] = None,
+                 desk: Optional[HandoffDesk] = None) -> None:
         self.redis = redis
         self._identities = identities
+        self._desk = desk
         self.partitions = partitions
         self._rasa = rasa
         self._transcripts = transcripts
@@ -144,21 +147,41 @@ class ConversationRouter:
             await self.redis.hset(_key("msg", key), "delivered", "1")
 
     async def _answer(self, inbound: Inbound) -> tuple[list[Reply], Optional[str]]:
-        """The bot's replies, or nothing while a human owns the conversation."""
+        """The bot's replies; while the customer waits for a human, the queue's; nothing while
+        a human owns the conversation (the agents get the message)."""
         mode = await self.redis.get(_key("mode", inbound.conversation_id))
         if mode is not None and _text(mode) == "human":
             await self.redis.xadd(f"{PREFIX}to-agents", {
                 "conversation_id": inbound.conversation_id, "text": inbound.text})
             return [], None
+        if mode is not None and _text(mode) == "queued" and self._desk is not None:
+            return await self._desk.answer_while_waiting(inbound), None
         try:
             answers = await self._rasa.send(inbound.conversation_id, inbound.text,
                                             inbound.metadata())
         except BotUnavailable as error:
             log.warning("bot unavailable for %s: %s", inbound.conversation_id, error)
-            await self.redis.xadd(f"{PREFIX}escalations", {
-                "conversation_id": inbound.conversation_id, "reason": "bot_unavailable"})
-            return [{"text": BOT_UNAVAILABLE_TEXT, "buttons": []}], "bot_unavailable"
-        return [answer.as_json() for answer in answers], None
+            replies = [{"text": BOT_UNAVAILABLE_TEXT, "buttons": []}]
+            handoff = {"reason": "bot_unavailable", "skill_group": "general", "tier": "regular"}
+            return replies + await self._escalate(inbound, handoff), "bot_unavailable"
+        replies: list[Reply] = []
+        for answer in answers:
+            reply = answer.as_json()
+            handoff = (reply.pop("custom", None) or {}).get("handoff")
+            if reply.get("text") or reply.get("buttons") or reply.get("image"):
+                replies.append(reply)
+            if isinstance(handoff, dict):
+                replies += await self._escalate(inbound, handoff)
+        return replies, None
+
+    async def _escalate(self, inbound: Inbound, handoff: dict[str, Any]) -> list[Reply]:
+        if self._desk is None:
+            log.error("handoff asked for %s but no desk is configured", inbound.conversation_id)
+            return []
+        return await self._desk.escalate(inbound, await self._customer_of(inbound),
+                                         str(handoff.get("reason") or "customer_request"),
+                                         str(handoff.get("skill_group") or "general"),
+                                         str(handoff.get("tier") or "regular"))
 
     async def _deliver(self, inbound: Inbound, replies: list[Reply]) -> None:
         key = inbound.dedupe_key

@@ -59,7 +59,7 @@ def make_engine(database_url: str) -> Engine:
 
 class TranscriptStore:
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self.engine = engine
         Base.metadata.create_all(engine)
 
     @classmethod
@@ -68,7 +68,7 @@ class TranscriptStore:
 
     def record(self, *messages: TranscriptMessage) -> None:
         """Store messages in one transaction (all or none)."""
-        with Session(self._engine) as session, session.begin():
+        with Session(self.engine) as session, session.begin():
             session.add_all(MessageRow(**vars(message)) for message in messages)
 
     def conversation(self, conversation_id: str, limit: int = 200) -> list[TranscriptMessage]:
@@ -81,12 +81,12 @@ class TranscriptStore:
 
     def _latest(self, condition, limit: int) -> list[TranscriptMessage]:  # type: ignore[no-untyped-def]
         query = select(MessageRow).where(condition).order_by(MessageRow.id.desc()).limit(limit)
-        with Session(self._engine) as session:
+        with Session(self.engine) as session:
             rows = list(session.scalars(query))
         return [_to_message(row) for row in reversed(rows)]
 
     def close(self) -> None:
-        self._engine.dispose()
+        self.engine.dispose()
 
 
 def _to_message(row: MessageRow) -> TranscriptMessage:

@@ -24,6 +24,9 @@ from channels.identities import IdentityResolver
 from channels.partitions import PartitionWorkers
 from channels.rasa_client import RasaClient
 from channels.router import ConversationRouter
+from handoff.desk import HandoffDesk
+from handoff.queue import HandoffQueue
+from handoff.records import HandoffRecords
 from handoff.transcripts import TranscriptStore
 from service import errors, health
 from service.body_limit import BodyLimit
@@ -54,7 +57,8 @@ def create_app(settings: Optional[Settings] = None,
         state.conversations = ConversationRouter(
             state.redis, state.rasa, state.transcripts, settings.router_partitions,
             settings.dedupe_ttl_seconds,
-            IdentityResolver(state.redis, state.http, settings.shop_api_url, settings.shop_api_key))
+            IdentityResolver(state.redis, state.http, settings.shop_api_url, settings.shop_api_key),
+            HandoffDesk(HandoffQueue(state.redis), HandoffRecords(state.transcripts.engine)))
         state.conversations.register_sender("app", AppSender(state.redis))
         state.telegram = None
         if telegram_settings.enabled:

@@ -9,6 +9,7 @@ from redis import Redis
 
 from channels import app_auth
 from channels.router import BOT_UNAVAILABLE_TEXT
+from handoff.records import HandoffRecords
 from service.app import create_app
 from service.settings import Settings
 from tests.support import free_port
@@ -76,24 +77,39 @@ def test_bot_down_apologises_escalates_and_answers_a_retry_once(client):
     body = {"client_message_id": "retry-1", "text": "我的订单到哪了"}
     first = client.post("/api/app/messages", headers=auth("C0009"), json=body)
     assert first.status_code == 200, first.text
-    assert [r["text"] for r in first.json()["replies"]] == [BOT_UNAVAILABLE_TEXT]
+    texts = [r["text"] for r in first.json()["replies"]]
+    assert texts[0] == BOT_UNAVAILABLE_TEXT and texts[1].startswith("已为您转接人工客服。您是下一位")
     second = client.post("/api/app/messages", headers=auth("C0009"), json=body)
     assert second.status_code == 200 and second.json()["duplicate"] is True
     assert second.json()["replies"] == first.json()["replies"]
     recorded = client.app.state.transcripts.conversation("app:C0009")
     assert [(m.direction, m.text, m.error) for m in recorded] == [
-        ("in", "我的订单到哪了", "bot_unavailable"), ("out", BOT_UNAVAILABLE_TEXT, None)]
+        ("in", "我的订单到哪了", "bot_unavailable"), ("out", texts[0], None), ("out", texts[1], None)]
     redis = Redis.from_url(client.app.state.settings.redis_url)
-    escalations = redis.xrange("xs:escalations")
-    assert [(e[1][b"conversation_id"], e[1][b"reason"]) for e in escalations] == [
-        (b"app:C0009", b"bot_unavailable")]
+    [handoff_id] = redis.zrange("xs:queue:general", 0, -1)
+    assert redis.hget(b"xs:handoff:" + handoff_id, "conversation_id") == b"app:C0009"
+    [row] = HandoffRecords(client.app.state.transcripts.engine).of_conversation("app:C0009")
+    assert (row.reason, row.skill_group, row.status) == ("bot_unavailable", "general", "waiting")
+
+
+def test_while_waiting_the_customer_is_told_their_place_and_may_cancel(client):
+    client.post("/api/app/messages", headers=auth("C0013"),
+                json={"client_message_id": "w-1", "text": "在吗"})
+    waiting = client.post("/api/app/messages", headers=auth("C0013"),
+                          json={"client_message_id": "w-2", "text": "还要等多久"}).json()
+    assert waiting["replies"][0]["text"].startswith("收到，客服接入后会看到您的消息。您是下一位")
+    cancelled = client.post("/api/app/messages", headers=auth("C0013"),
+                            json={"client_message_id": "w-3", "text": "不用了"}).json()
+    assert cancelled["replies"][0]["text"].startswith("好的，已取消转人工")
+    redis = Redis.from_url(client.app.state.settings.redis_url)
+    assert redis.get("xs:mode:app:C0013") is None and redis.zcard("xs:queue:general") == 0
 
 
 def test_history_is_per_customer(client):
     client.post("/api/app/messages", headers=auth("C0010"),
                 json={"client_message_id": "h1", "text": "只属于C0010"})
     own = client.get("/api/app/messages", headers=auth("C0010")).json()
-    assert [m["text"] for m in own] == ["只属于C0010", BOT_UNAVAILABLE_TEXT]
+    assert [m["text"] for m in own][:2] == ["只属于C0010", BOT_UNAVAILABLE_TEXT]
     assert client.get("/api/app/messages", headers=auth("C0011")).json() == []
 
 

@@ -1,0 +1,65 @@
+"""The service side of escalation: queue the conversation, record it, keep the customer told.
+
+The router calls ``escalate`` when the bot asks for a human (a ``custom.handoff`` reply) or
+cannot answer at all, and ``answer_while_waiting`` for messages that arrive while the customer
+waits: "不用了" gives the conversation back to the bot; anything else is passed on to the agents
+and answered with the customer's place in the queue.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+
+from anyio import to_thread
+
+from channels.messages import Inbound, Reply
+from handoff.queue import SKILL_GROUPS, TIERS, HandoffQueue, Place
+from handoff.records import HandoffRecords, HandoffRow
+
+_CANCEL = re.compile(r"^\s*(不用了?|不需要了?|算了|取消(转人工)?|不等了|不要人工了?)[。！!.\s]*$")
+
+
+def place_text(place: Place | None) -> str:
+    if place is None:
+        return "人工客服马上为您服务。"
+    minutes = max(1, round(place.expected_wait_seconds / 60))
+    ahead = "您是下一位" if place.position == 1 else f"您前面还有 {place.position - 1} 位"
+    return f"{ahead}，预计等待约 {minutes} 分钟。不想等了可以回复“不用了”，小售继续为您服务。"
+
+
+class HandoffDesk:
+    def __init__(self, queue: HandoffQueue, records: HandoffRecords) -> None:
+        self.queue = queue
+        self._records = records
+
+    async def escalate(self, inbound: Inbound, customer_id: str, reason: str, group: str,
+                       tier: str) -> list[Reply]:
+        group = group if group in SKILL_GROUPS else "general"
+        tier = tier if tier in TIERS else "regular"
+        handoff_id = uuid.uuid4().hex[:16]
+        if not await self.queue.enqueue(handoff_id, inbound.conversation_id, group, tier):
+            waiting = await self.queue.waiting_handoff(inbound.conversation_id)
+            place = await self.queue.place(waiting) if waiting else None
+            return [{"text": "您已经在排队了，" + place_text(place), "buttons": []}]
+        row = HandoffRow(id=handoff_id, conversation_id=inbound.conversation_id,
+                         channel=inbound.channel, customer_id=customer_id, reason=reason,
+                         skill_group=group, tier=tier, status="waiting",
+                         created_at=datetime.now(timezone.utc))
+        await to_thread.run_sync(self._records.create, row)
+        place = await self.queue.place(handoff_id)
+        return [{"text": "已为您转接人工客服。" + place_text(place), "buttons": []}]
+
+    async def answer_while_waiting(self, inbound: Inbound) -> list[Reply]:
+        handoff_id = await self.queue.waiting_handoff(inbound.conversation_id)
+        if handoff_id is None:
+            return []
+        if _CANCEL.match(inbound.text):
+            if await self.queue.finish(handoff_id, "cancelled"):
+                await to_thread.run_sync(self._records.finish, handoff_id, "cancelled")
+            return [{"text": "好的，已取消转人工，小售继续为您服务。还有什么可以帮您？", "buttons": []}]
+        await self.queue.redis.xadd("xs:to-agents", {"conversation_id": inbound.conversation_id,
+                                                     "handoff_id": handoff_id,
+                                                     "text": inbound.text})
+        place = await self.queue.place(handoff_id)
+        return [{"text": "收到，客服接入后会看到您的消息。" + place_text(place), "buttons": []}]

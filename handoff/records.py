@@ -1,0 +1,51 @@
+"""Durable handoff records in SQL (the queue itself lives in Redis): who asked, why, for which
+group, and how it ended. Same database as the transcripts."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import DateTime, String, Text, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class HandoffRow(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    skill_group: Mapped[str] = mapped_column(String(16))
+    tier: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class HandoffRecords:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        Base.metadata.create_all(engine)
+
+    def create(self, row: HandoffRow) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.add(row)
+
+    def finish(self, handoff_id: str, status: str) -> None:
+        with Session(self._engine) as session, session.begin():
+            row = session.get(HandoffRow, handoff_id)
+            if row is not None:
+                row.status, row.closed_at = status, datetime.now(timezone.utc)
+
+    def of_conversation(self, conversation_id: str) -> list[HandoffRow]:
+        with Session(self._engine) as session:
+            query = select(HandoffRow).where(HandoffRow.conversation_id == conversation_id)
+            return list(session.scalars(query.order_by(HandoffRow.created_at)))
