@@ -9,11 +9,15 @@ from tests.e2e.test_chat import chat, reply_text
 pytestmark = pytest.mark.e2e
 
 
-def test_two_misunderstandings_end_in_the_final_fallback(service, stack):
+def test_two_misunderstandings_hand_over_to_a_human(service, stack):
     first = reply_text(chat(service, stack, "C0031", "/nlu_fallback"))
     assert "换个说法" in first
     second = reply_text(chat(service, stack, "C0031", "/nlu_fallback"))
-    assert "还是没能理解" in second and "转人工" in second
+    assert "没能理解" in second and "已为您转接人工客服。您" in second
+    waiting = reply_text(chat(service, stack, "C0031", "人呢？"))
+    assert waiting.startswith("收到，客服接入后会看到您的消息。")
+    back = reply_text(chat(service, stack, "C0031", "不用了"))
+    assert back.startswith("好的，已取消转人工")
 
 
 def test_after_a_misunderstanding_the_clarified_request_is_answered(service, shop, stack):

@@ -69,3 +69,21 @@ def test_an_unbound_wechat_account_verifies_with_the_phone_digits(stack, shop):
     shipment = shop.get(f"/orders/{order['id']}/shipment").json()
     answered = say(f"后四位是{order['receiver_phone'][-4:]}")
     assert shipment["tracking_number"] in answered
+
+
+def test_asking_for_a_human_after_a_parcel_question_queues_for_logistics(service, shop, stack,
+                                                                        redis_url):
+    import redis
+
+    order = orders_in(shop, "in_transit", 6)[-1]
+    customer = order["customer_id"]
+    chat(service, stack, customer, f"订单{order['id']}到哪了")
+    answer = reply_text(chat(service, stack, customer, "别跟我扯了，转人工"))
+    assert "正在为您转接人工客服" in answer and "预计等待" in answer
+    client = redis.Redis.from_url(redis_url)
+    handoff_id = client.get(f"xs:waiting:app:{customer}")
+    assert client.hget(b"xs:handoff:" + handoff_id, "group") == b"logistics"
+    assert client.get(f"xs:mode:app:{customer}") == b"queued"
+    assert "不用了" in reply_text(chat(service, stack, customer, "还要多久"))
+    reply_text(chat(service, stack, customer, "不用了"))
+    assert client.get(f"xs:mode:app:{customer}") is None
