@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 import zlib
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Optional
 
 from anyio import to_thread
@@ -102,7 +103,30 @@ class ConversationRouter:
             raise RouterUnavailable(str(error)) from error
         if not entry_id:
             return Submitted(duplicate=True, entry_id=None)
+        # Where an agent's reply goes later (a Telegram chat id, a WeChat openid …).
+        await self.redis.set(_key("last", inbound.conversation_id),
+                             json.dumps(asdict(inbound), ensure_ascii=False), ex=self._ttl * 7)
         return Submitted(duplicate=False, entry_id=_text(entry_id))
+
+    async def send_to_customer(self, conversation_id: str, replies: list[Reply],
+                               author: dict[str, Any]) -> bool:
+        """A message from the shop's side (an agent) through the customer's channel; recorded.
+        False when the conversation is unknown or its channel cannot send."""
+        last = await self.redis.get(_key("last", conversation_id))
+        if last is None:
+            return False
+        inbound = replace(Inbound(**json.loads(last)), message_id=f"agent-{uuid.uuid4().hex}")
+        sender = self._senders.get(inbound.channel)
+        if sender is None:
+            return False
+        await sender.deliver(inbound, replies)
+        common = {"conversation_id": conversation_id, "channel": inbound.channel,
+                  "customer_id": await self._customer_of(inbound)}
+        messages = [TranscriptMessage(direction="out", text=reply.get("text", ""),
+                                      payload={**reply, "author": author}, **common)
+                    for reply in replies]
+        await to_thread.run_sync(lambda: self._transcripts.record(*messages))
+        return True
 
     async def wait_replies(self, inbound: Inbound, timeout: float) -> Optional[list[Reply]]:
         key = inbound.dedupe_key
@@ -156,6 +180,9 @@ class ConversationRouter:
             return [], None
         if mode is not None and _text(mode) == "queued" and self._desk is not None:
             return await self._desk.answer_while_waiting(inbound), None
+        rated = await self._desk.rating_reply(inbound) if self._desk is not None else None
+        if rated is not None:
+            return rated, None
         try:
             answers = await self._rasa.send(inbound.conversation_id, inbound.text,
                                             inbound.metadata())

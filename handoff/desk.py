@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timezone
+from typing import Optional
 
 from anyio import to_thread
 
@@ -17,6 +18,10 @@ from channels.messages import Inbound, Reply
 from handoff.queue import SKILL_GROUPS, TIERS, HandoffQueue, Place
 from handoff.records import HandoffRecords, HandoffRow
 
+_RATING = re.compile(r"^\s*([1-5])\s*(分|星)?\s*$")
+SATISFACTION_QUESTION: Reply = {
+    "text": "本次服务已结束。请问您对这次服务满意吗？请回复 1–5 分（5 分最满意）。",
+    "buttons": [{"title": f"{n} 分", "payload": str(n)} for n in range(5, 0, -1)]}
 _CANCEL = re.compile(r"^\s*(不用了?|不需要了?|算了|取消(转人工)?|不等了|不要人工了?)[。！!.\s]*$")
 
 
@@ -38,7 +43,8 @@ class HandoffDesk:
         group = group if group in SKILL_GROUPS else "general"
         tier = tier if tier in TIERS else "regular"
         handoff_id = uuid.uuid4().hex[:16]
-        if not await self.queue.enqueue(handoff_id, inbound.conversation_id, group, tier):
+        if not await self.queue.enqueue(handoff_id, inbound.conversation_id, group, tier,
+                                        reason=reason):
             waiting = await self.queue.waiting_handoff(inbound.conversation_id)
             place = await self.queue.place(waiting) if waiting else None
             return [{"text": "您已经在排队了，" + place_text(place), "buttons": []}]
@@ -49,6 +55,30 @@ class HandoffDesk:
         await to_thread.run_sync(self._records.create, row)
         place = await self.queue.place(handoff_id)
         return [{"text": "已为您转接人工客服。" + place_text(place), "buttons": []}]
+
+    async def close(self, handoff_id: str, agent_id: str, resolution: str) -> Optional[str]:
+        """The owner ends the conversation: the bot answers again, and the customer's next
+        message may rate the service. Returns the conversation id, or None if not the owner's."""
+        info = await self.queue.handoff(handoff_id)
+        if not await self.queue.finish(handoff_id, "closed", agent_id):
+            return None
+        await to_thread.run_sync(self._records.finish, handoff_id, "closed", resolution)
+        await self.queue.redis.set(f"xs:csat:{info['conversation_id']}", handoff_id, ex=86400)
+        return info["conversation_id"]
+
+    async def rating_reply(self, inbound: Inbound) -> Optional[list[Reply]]:
+        """The answer to the satisfaction question, when that is what this message is."""
+        key = f"xs:csat:{inbound.conversation_id}"
+        handoff_id = await self.queue.redis.get(key)
+        if handoff_id is None:
+            return None
+        await self.queue.redis.delete(key)  # one chance: anything else goes to the bot
+        match = _RATING.match(inbound.text)
+        if match is None:
+            return None
+        await to_thread.run_sync(self._records.rate, handoff_id.decode(), inbound.conversation_id,
+                                 int(match.group(1)))
+        return [{"text": "感谢您的评价！还有其他问题随时找小售。", "buttons": []}]
 
     async def answer_while_waiting(self, inbound: Inbound) -> list[Reply]:
         handoff_id = await self.queue.waiting_handoff(inbound.conversation_id)

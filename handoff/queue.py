@@ -117,7 +117,7 @@ class HandoffQueue:
         self._finish = redis.register_script(_FINISH)
 
     async def enqueue(self, handoff_id: str, conversation_id: str, group: str, tier: str,
-                      now: Optional[float] = None) -> bool:
+                      now: Optional[float] = None, *, reason: str = "") -> bool:
         """Put a conversation in its group's queue; False when it is already waiting or owned."""
         if group not in SKILL_GROUPS or tier not in TIERS:
             raise ValueError(f"unknown group {group!r} or tier {tier!r}")
@@ -127,7 +127,7 @@ class HandoffQueue:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(f"{P}handoff:{handoff_id}", mapping={
                 "conversation_id": conversation_id, "group": group, "tier": tier,
-                "status": "waiting", "enqueued_at": now, "agent": ""})
+                "reason": reason, "status": "waiting", "enqueued_at": now, "agent": ""})
             pipe.zadd(f"{P}queue:{group}", {handoff_id: now - self._head_start[tier]})
             pipe.set(f"{P}mode:{conversation_id}", "queued")
             await pipe.execute()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import DateTime, String, Text, select
+from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -26,8 +26,18 @@ class HandoffRow(Base):
     tier: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class SatisfactionRow(Base):
+    __tablename__ = "satisfaction"
+
+    handoff_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class HandoffRecords:
@@ -39,11 +49,24 @@ class HandoffRecords:
         with Session(self._engine) as session, session.begin():
             session.add(row)
 
-    def finish(self, handoff_id: str, status: str) -> None:
+    def finish(self, handoff_id: str, status: str, resolution: str = "") -> None:
         with Session(self._engine) as session, session.begin():
             row = session.get(HandoffRow, handoff_id)
             if row is not None:
                 row.status, row.closed_at = status, datetime.now(timezone.utc)
+                row.resolution = resolution or row.resolution
+
+    def rate(self, handoff_id: str, conversation_id: str, score: int) -> None:
+        """The customer's 1–5 answer to the satisfaction question (the first answer counts)."""
+        with Session(self._engine) as session, session.begin():
+            if session.get(SatisfactionRow, handoff_id) is None:
+                session.add(SatisfactionRow(handoff_id=handoff_id, conversation_id=conversation_id,
+                                            score=score, created_at=datetime.now(timezone.utc)))
+
+    def rating(self, handoff_id: str) -> Optional[int]:
+        with Session(self._engine) as session:
+            row = session.get(SatisfactionRow, handoff_id)
+            return row.score if row is not None else None
 
     def of_conversation(self, conversation_id: str) -> list[HandoffRow]:
         with Session(self._engine) as session:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from channels import app_channel, demo_login, telegram, wechat
 from channels.app_outbox import AppSender
@@ -24,6 +25,8 @@ from channels.identities import IdentityResolver
 from channels.partitions import PartitionWorkers
 from channels.rasa_client import RasaClient
 from channels.router import ConversationRouter
+from handoff import console_api
+from handoff.agents import AgentDirectory, Sessions
 from handoff.desk import HandoffDesk
 from handoff.queue import HandoffQueue
 from handoff.records import HandoffRecords
@@ -33,6 +36,26 @@ from service.body_limit import BodyLimit
 from service.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "channels" / "static"
+CONSOLE_DIR = Path(__file__).resolve().parent.parent / "handoff" / "static"
+REAP_EVERY_SECONDS = 5.0
+
+
+async def _reap_leases(queue: HandoffQueue) -> None:
+    """Conversations of agents whose console went away go back to the front of the queue."""
+    while True:
+        await asyncio.sleep(REAP_EVERY_SECONDS)
+        try:
+            await queue.reap()
+        except RedisError as error:
+            logging.getLogger(__name__).warning("lease reaper: %s", error)
+
+
+def seed_demo_agents(agents: AgentDirectory) -> None:
+    """Development only: accounts to try the console with (see README)."""
+    every_group = ["logistics", "returns", "quality", "general"]
+    agents.add("agent1", "客服小王", "agent", every_group, 3, "agent1-demo-password")
+    agents.add("supervisor1", "主管小李", "supervisor", every_group, 5, "supervisor1-demo-password")
+    agents.add("editor1", "编辑小张", "editor", [], 0, "editor1-demo-password")
 
 
 def create_app(settings: Optional[Settings] = None,
@@ -54,11 +77,16 @@ def create_app(settings: Optional[Settings] = None,
         state.rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token,
                                 settings.bot_timeout_seconds)
         state.transcripts = TranscriptStore.from_url(settings.database_url)
+        state.desk = HandoffDesk(HandoffQueue(state.redis), HandoffRecords(state.transcripts.engine))
+        state.agents = AgentDirectory(state.transcripts.engine)
+        state.sessions = Sessions(state.redis)
+        if settings.demo_login_enabled and not state.agents.has_any():
+            seed_demo_agents(state.agents)
         state.conversations = ConversationRouter(
             state.redis, state.rasa, state.transcripts, settings.router_partitions,
             settings.dedupe_ttl_seconds,
             IdentityResolver(state.redis, state.http, settings.shop_api_url, settings.shop_api_key),
-            HandoffDesk(HandoffQueue(state.redis), HandoffRecords(state.transcripts.engine)))
+            state.desk)
         state.conversations.register_sender("app", AppSender(state.redis))
         state.telegram = None
         if telegram_settings.enabled:
@@ -71,9 +99,11 @@ def create_app(settings: Optional[Settings] = None,
         workers = PartitionWorkers(state.conversations, lease_seconds=settings.router_lease_seconds,
                                    max_attempts=settings.router_max_attempts)
         consuming = asyncio.create_task(workers.run()) if settings.router_consumers else None
+        reaping = asyncio.create_task(_reap_leases(state.desk.queue))
         try:
             yield
         finally:
+            reaping.cancel()
             if consuming is not None:
                 await workers.stop()  # finish in-flight entries, release the partitions
                 consuming.cancel()
@@ -95,7 +125,14 @@ def create_app(settings: Optional[Settings] = None,
         app.include_router(wechat.make_router(wechat_settings))
     if settings.demo_login_enabled:
         app.include_router(demo_login.router)
+    app.include_router(console_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/console-static", StaticFiles(directory=CONSOLE_DIR, check_dir=False),
+              name="console-static")
+
+    @app.get("/console", include_in_schema=False)
+    async def console_page() -> FileResponse:
+        return FileResponse(CONSOLE_DIR / "console.html")
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -1,6 +1,7 @@
 """A stand-in for Rasa's REST webhook, for router tests that need to count and order calls.
 
-It answers ``[{"text": "收到：<message>"}]`` and records every (sender, message) in arrival order.
+It answers ``[{"text": "收到：<message>"}]`` (and to "转人工" what the bot answers: a handoff
+request) and records every (sender, message) in arrival order.
 The real Rasa is used by the end-to-end tests; this one lets a test hold a call or count it.
 """
 from __future__ import annotations
@@ -32,6 +33,9 @@ def make_app(state: RasaStandIn) -> FastAPI:
         state.calls.append((body["sender"], body["message"]))
         if state.delay_seconds:
             await asyncio.sleep(state.delay_seconds)
+        if body["message"] == "转人工":  # as actions/handoff.py answers
+            return [{"text": "好的，正在为您转接人工客服，请稍候。", "custom": {"handoff": {
+                "reason": "customer_request", "skill_group": "returns", "tier": "vip"}}}]
         return [{"text": f"收到：{body['message']}"}]
 
     return app

@@ -1,0 +1,225 @@
+"""The agent console's API: login, the live queue, claiming, talking with the customer, closing.
+
+Every route but login needs a session cookie of an agent or supervisor (editors are refused
+with 403); a handoff can only be read, answered or closed by the agent who owns it. Customer
+messages of owned conversations reach the console live over the WebSocket, which also carries
+the heartbeat that keeps the agent's leases.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Annotated, Any, Literal
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Request, Response, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
+
+from handoff.agents import Agent, AgentDirectory
+from handoff.desk import SATISFACTION_QUESTION, HandoffDesk
+from service.errors import ApiError
+
+COOKIE = "xs_agent"
+QUEUE_ROLES = ("agent", "supervisor")
+router = APIRouter(prefix="/api/agent", tags=["agent console"])
+log = logging.getLogger(__name__)
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class ReplyIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class CloseIn(BaseModel):
+    resolution: Literal["resolved", "ticket", "no_response"]
+
+
+def _desk(request: Request) -> HandoffDesk:
+    return request.app.state.desk
+
+
+async def current_agent(request: Request) -> Agent:
+    return await _agent_of(request.app, request.cookies.get(COOKIE, ""))
+
+
+async def _agent_of(app: Any, session_id: str) -> Agent:
+    agent_id = await app.state.sessions.agent_id(session_id)
+    agent = await to_thread.run_sync(app.state.agents.get, agent_id) if agent_id else None
+    if agent is None:
+        raise ApiError(401, "unauthorized", "请先登录")
+    if agent.role not in QUEUE_ROLES:
+        raise ApiError(403, "forbidden", "您的账号没有接待客户的权限")
+    return agent
+
+
+CurrentAgent = Annotated[Agent, Depends(current_agent)]
+Desk = Annotated[HandoffDesk, Depends(_desk)]
+
+
+@router.post("/login", summary="Log in; sets the session cookie")
+async def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+    directory: AgentDirectory = request.app.state.agents
+    agent = await to_thread.run_sync(directory.authenticate, body.username, body.password)
+    if agent is None:
+        raise ApiError(401, "bad_credentials", "用户名或密码错误")
+    session_id = await request.app.state.sessions.open(agent)
+    response.set_cookie(COOKIE, session_id, httponly=True, samesite="strict", path="/",
+                        secure=request.app.state.settings.xs_env == "production")
+    return {"agent": agent.public()}
+
+
+@router.post("/logout", status_code=204, summary="End the session everywhere")
+async def logout(request: Request, response: Response, agent: CurrentAgent, desk: Desk) -> None:
+    await request.app.state.sessions.close(request.cookies.get(COOKIE, ""))
+    await desk.queue.set_online(agent.id, list(agent.groups), False)
+    response.delete_cookie(COOKIE, path="/")
+
+
+@router.get("/me")
+async def me(agent: CurrentAgent) -> dict[str, Any]:
+    return {"agent": agent.public()}
+
+
+@router.get("/queue", summary="Waiting conversations of the agent's groups, and the agent's own")
+async def queue(agent: CurrentAgent, desk: Desk) -> dict[str, Any]:
+    waiting = []
+    for group in agent.groups:
+        for handoff_id in await desk.queue.waiting(group):
+            waiting.append(await _public(desk, handoff_id))
+    mine = [await _public(desk, handoff_id) for handoff_id in await desk.queue.owned_by(agent.id)]
+    return {"waiting": waiting, "mine": mine}
+
+
+@router.post("/handoffs/{handoff_id}/claim", responses={409: {}})
+async def claim(handoff_id: str, agent: CurrentAgent, desk: Desk) -> dict[str, Any]:
+    outcome = await desk.queue.claim(agent.id, handoff_id[:64], agent.capacity)
+    return await _claimed(desk, outcome.outcome, outcome.handoff_id)
+
+
+@router.post("/claim-next", responses={404: {}, 409: {}})
+async def claim_next(agent: CurrentAgent, desk: Desk) -> dict[str, Any]:
+    outcome = await desk.queue.claim_next(agent.id, list(agent.groups), agent.capacity)
+    return await _claimed(desk, outcome.outcome, outcome.handoff_id)
+
+
+@router.get("/handoffs/{handoff_id}", responses={403: {}, 404: {}})
+async def handoff(handoff_id: str, agent: CurrentAgent, desk: Desk,
+                  request: Request) -> dict[str, Any]:
+    info = await _owned(desk, handoff_id, agent)
+    history = await request.app.state.conversations.history(info["conversation_id"])
+    return {"handoff": await _public(desk, handoff_id), "summary": info.get("summary", ""),
+            "transcript": [_line(message) for message in history]}
+
+
+@router.post("/handoffs/{handoff_id}/messages", responses={403: {}, 404: {}, 409: {}})
+async def reply(handoff_id: str, body: ReplyIn, agent: CurrentAgent, desk: Desk,
+                request: Request) -> dict[str, bool]:
+    info = await _owned(desk, handoff_id, agent)
+    sent = await request.app.state.conversations.send_to_customer(
+        info["conversation_id"], [{"text": body.text, "buttons": []}],
+        {"role": "agent", "id": agent.id, "name": agent.name})
+    if not sent:
+        raise ApiError(409, "not_deliverable", "无法把消息发到客户的渠道")
+    return {"ok": True}
+
+
+@router.post("/handoffs/{handoff_id}/close", responses={403: {}, 404: {}})
+async def close(handoff_id: str, body: CloseIn, agent: CurrentAgent, desk: Desk,
+                request: Request) -> dict[str, bool]:
+    await _owned(desk, handoff_id, agent)
+    conversation_id = await desk.close(handoff_id, agent.id, body.resolution)
+    if conversation_id is None:
+        raise ApiError(409, "not_open", "这个会话已经结束了")
+    await request.app.state.conversations.send_to_customer(
+        conversation_id, [SATISFACTION_QUESTION], {"role": "system"})
+    return {"ok": True}
+
+
+@router.websocket("/ws")
+async def console_socket(websocket: WebSocket) -> None:
+    """Frames out: ``{"type": "queue"}`` and ``{"type": "message", ...}``; in: heartbeats."""
+    try:
+        agent = await _agent_of(websocket.app, websocket.cookies.get(COOKIE, ""))
+    except ApiError:
+        await websocket.close(code=4401)
+        return
+    await websocket.accept()
+    desk: HandoffDesk = websocket.app.state.desk
+    await desk.queue.set_online(agent.id, list(agent.groups), True)
+    forward = asyncio.create_task(_forward_customer_messages(websocket, desk, agent))
+    try:
+        while True:
+            frame = await websocket.receive_text()
+            if len(frame) < 200 and json.loads(frame or "{}").get("type") == "heartbeat":
+                await desk.queue.renew(agent.id)
+    except (WebSocketDisconnect, ValueError, RedisError):
+        pass
+    finally:
+        forward.cancel()
+        await desk.queue.set_online(agent.id, list(agent.groups), False)
+
+
+async def _forward_customer_messages(websocket: WebSocket, desk: HandoffDesk, agent: Agent) -> None:
+    last = "$"
+    while True:
+        entries = await desk.queue.redis.xread({"xs:to-agents": last}, count=50, block=5000)
+        if not entries:
+            await websocket.send_json({"type": "queue"})
+            continue
+        for entry_id, fields in entries[0][1]:
+            last = entry_id
+            conversation_id = fields[b"conversation_id"].decode()
+            handoff_id = await desk.queue.waiting_handoff(conversation_id)
+            info = await desk.queue.handoff(handoff_id) if handoff_id else {}
+            if info.get("agent") == agent.id:
+                await websocket.send_json({"type": "message", "handoff_id": handoff_id,
+                                           "conversation_id": conversation_id,
+                                           "text": fields[b"text"].decode(),
+                                           "created_at": time.time()})
+            else:
+                await websocket.send_json({"type": "queue"})
+
+
+async def _owned(desk: HandoffDesk, handoff_id: str, agent: Agent) -> dict[str, str]:
+    info = await desk.queue.handoff(handoff_id[:64])
+    if not info:
+        raise ApiError(404, "not_found", "没有这个会话")
+    if info.get("agent") != agent.id:
+        raise ApiError(403, "not_yours", "这个会话不属于您")
+    return info
+
+
+async def _claimed(desk: HandoffDesk, outcome: str, handoff_id: str | None) -> dict[str, Any]:
+    if outcome == "claimed" and handoff_id:
+        return {"handoff": await _public(desk, handoff_id)}
+    messages = {"taken": "已被其他客服接入", "full": "您接待的会话已达上限", "empty": "暂时没有排队的客户"}
+    raise ApiError(404 if outcome == "empty" else 409, outcome, messages.get(outcome, "无法接入"))
+
+
+async def _public(desk: HandoffDesk, handoff_id: str) -> dict[str, Any]:
+    info = await desk.queue.handoff(handoff_id)
+    channel = info.get("conversation_id", "").split(":", 1)[0]
+    return {"handoff_id": handoff_id, "conversation_id": info.get("conversation_id"),
+            "channel": channel, "group": info.get("group"), "tier": info.get("tier"),
+            "reason": info.get("reason", ""), "status": info.get("status"),
+            "enqueued_at": float(info.get("enqueued_at") or 0),
+            "claimed_at": float(info["claimed_at"]) if info.get("claimed_at") else None}
+
+
+def _line(message: Any) -> dict[str, Any]:
+    return {"direction": message.direction, "author": _author(message), "text": message.text,
+            "created_at": message.created_at.isoformat()}
+
+
+def _author(message: Any) -> str:
+    if message.direction == "in":
+        return "customer"
+    role = ((message.payload or {}).get("author") or {}).get("role")
+    return "agent" if role == "agent" else "bot"

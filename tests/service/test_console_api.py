@@ -1,0 +1,181 @@
+"""The agent console's API over the real service app: authorisation on every route, then the
+whole loop: queue → claim → talk → close → the customer rates the service."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from redis import Redis
+
+from channels import app_auth
+from handoff.console_api import COOKIE
+from handoff.records import HandoffRecords
+from service.app import create_app
+from service.settings import Settings
+from tests.stand_ins.rasa_webhook import rasa_stand_in
+
+SECRET = "c" * 40
+
+
+@pytest.fixture
+def rasa():
+    with rasa_stand_in() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def client(fresh_redis_url, tmp_path, rasa):
+    settings = Settings(redis_url=fresh_redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
+                        rasa_url=rasa.url, app_token_secret=SECRET, bot_timeout_seconds=5)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def login(client: TestClient, username: str = "agent1", password: str = "agent1-demo-password"):
+    client.cookies.clear()
+    return client.post("/api/agent/login", json={"username": username, "password": password})
+
+
+def customer_says(client: TestClient, customer: str, text: str, message_id: str) -> dict:
+    token = app_auth.sign(customer, SECRET, 600)
+    saved = dict(client.cookies)
+    client.cookies.clear()
+    try:
+        answer = client.post("/api/app/messages", headers={"Authorization": f"Bearer {token}"},
+                             json={"client_message_id": message_id, "text": text})
+    finally:
+        client.cookies.update(saved)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def outbox(client: TestClient, customer: str) -> list[str]:
+    token = app_auth.sign(customer, SECRET, 600)
+    frames = client.get("/api/app/outbox", headers={"Authorization": f"Bearer {token}"}).json()
+    return [reply["text"] for frame in frames for reply in frame["replies"]]
+
+
+def eventually(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+    return value
+
+
+def console_routes(client: TestClient) -> list[tuple[str, str]]:
+    """Every documented console route but login, with a placeholder id."""
+    paths = client.app.openapi()["paths"]
+    return [(method.upper(), path.replace("{handoff_id}", "h1")) for path, operations in paths.items()
+            if path.startswith("/api/agent") and path != "/api/agent/login" for method in operations]
+
+
+def test_every_console_route_needs_a_logged_in_agent(client):
+    routes = console_routes(client)
+    assert len(routes) >= 8
+    client.cookies.clear()
+    for method, path in routes:
+        answer = client.request(method, path, json={"text": "x", "resolution": "resolved"})
+        assert answer.status_code == 401, (method, path)
+        assert answer.json()["error"]["code"] == "unauthorized"
+    assert login(client, "editor1", "editor1-demo-password").status_code == 200
+    for method, path in routes:
+        answer = client.request(method, path, json={"text": "x", "resolution": "resolved"})
+        assert answer.status_code == 403, (method, path)  # editors do not serve customers
+
+
+def test_the_console_socket_needs_a_session(client):
+    from starlette.websockets import WebSocketDisconnect
+    client.cookies.clear()
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/api/agent/ws") as ws:
+        ws.receive_text()
+    assert closed.value.code == 4401
+
+
+@pytest.mark.parametrize("username, password", [
+    ("agent1", "wrong"), ("nobody", "agent1-demo-password"), ("agent1", "agent1-demo-password ")])
+def test_a_wrong_login_is_refused_in_chinese(client, username, password):
+    answer = login(client, username, password)
+    assert answer.status_code == 401 and answer.json()["error"]["message"] == "用户名或密码错误"
+    assert COOKIE not in answer.cookies
+
+
+@pytest.mark.parametrize("body", [{}, {"username": "agent1"}, {"username": "", "password": "x"},
+                                  {"username": "a" * 65, "password": "x"}, [1, 2]])
+def test_a_malformed_login_is_422(client, body):
+    assert client.post("/api/agent/login", json=body).status_code == 422
+
+
+def test_login_sets_an_http_only_session_that_logout_ends(client):
+    answer = login(client)
+    assert answer.status_code == 200 and answer.json()["agent"]["name"] == "客服小王"
+    assert "httponly" in answer.headers["set-cookie"].lower()
+    assert "samesite=strict" in answer.headers["set-cookie"].lower()
+    session = client.cookies[COOKIE]
+    assert client.get("/api/agent/me").status_code == 200
+    assert client.post("/api/agent/logout").status_code == 204
+    client.cookies.set(COOKIE, session)  # a copied cookie is dead too
+    assert client.get("/api/agent/me").status_code == 401
+
+
+def test_the_whole_loop_from_queue_to_satisfaction(client, rasa):
+    customer_says(client, "C0101", "转人工", "m1")
+    assert login(client).status_code == 200
+    waiting = client.get("/api/agent/queue").json()["waiting"]
+    assert [(h["conversation_id"], h["group"], h["tier"], h["reason"]) for h in waiting] == [
+        ("app:C0101", "returns", "vip", "customer_request")]
+    handoff_id = waiting[0]["handoff_id"]
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/claim").status_code == 200
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/claim").status_code == 409
+
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(1)>"
+    quiet = customer_says(client, "C0101", hostile, "m2")
+    assert quiet["replies"] == []  # the bot stays silent while a human owns the conversation
+    assert rasa.calls == [("app:C0101", "转人工")]
+    detail = client.get(f"/api/agent/handoffs/{handoff_id}").json()
+    assert detail["transcript"][-1] == {**detail["transcript"][-1], "author": "customer",
+                                        "text": hostile}
+
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/messages",
+                       json={"text": "您好，我是客服小王"}).status_code == 200
+    eventually(lambda: "您好，我是客服小王" in outbox(client, "C0101"))
+    authors = [line["author"] for line in client.get(f"/api/agent/handoffs/{handoff_id}").json()
+               ["transcript"]]
+    assert authors[-1] == "agent"
+
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/close",
+                       json={"resolution": "resolved"}).status_code == 200
+    eventually(lambda: any("满意" in text for text in outbox(client, "C0101")))
+    thanks = customer_says(client, "C0101", "5", "m3")
+    assert thanks["replies"][0]["text"].startswith("感谢您的评价")
+    records = HandoffRecords(client.app.state.transcripts.engine)
+    assert records.rating(handoff_id) == 5
+    [row] = records.of_conversation("app:C0101")
+    assert (row.status, row.resolution) == ("closed", "resolved")
+    after = customer_says(client, "C0101", "还有个问题", "m4")
+    assert after["replies"][0]["text"] == "收到：还有个问题"  # the bot is back
+
+
+def test_another_agent_cannot_read_answer_or_close(client):
+    customer_says(client, "C0102", "转人工", "m1")
+    login(client)
+    handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
+    login(client, "supervisor1", "supervisor1-demo-password")
+    assert client.get(f"/api/agent/handoffs/{handoff_id}").status_code == 403
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/messages",
+                       json={"text": "越权"}).status_code == 403
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/close",
+                       json={"resolution": "resolved"}).status_code == 403
+    assert client.post("/api/agent/claim-next").json()["error"]["code"] == "empty"
+    redis = Redis.from_url(client.app.state.settings.redis_url)
+    assert redis.get("xs:mode:app:C0102") == b"human"
+
+
+@pytest.mark.parametrize("body", [{"text": ""}, {"text": "长" * 2001}, {}, {"resolution": "maybe"}])
+def test_malformed_agent_requests_are_422(client, body):
+    customer_says(client, "C0103", "转人工", "m1")
+    login(client)
+    handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
+    path = "close" if "resolution" in body else "messages"
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/{path}", json=body).status_code == 422
