@@ -59,13 +59,16 @@ class PartitionWorkers:
                     log.warning("cannot lease partition %s: %s", partition, error)
             await asyncio.sleep(self._lease_ms / 3000)
 
-    async def stop(self) -> None:
-        """Finish the entry in hand, then release the leases so another instance takes over."""
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Finish the entries in hand (up to ``grace_seconds``), then release the leases so
+        another instance takes over at once. An entry cut short stays pending, to be redone."""
         self._stopping = True
         tasks = [task for task in self._owned.values() if not task.done()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         for partition in list(self._owned):
             try:
                 if await self._redis.get(_lease(partition)) == self.name.encode():
@@ -83,8 +86,8 @@ class PartitionWorkers:
                                                        block=self._block_ms)
                 for _, batch in entries or []:
                     for entry_id, fields in batch:
-                        if not await self._still_mine(partition):
-                            return  # left pending: the new owner takes it over
+                        if self._stopping or not await self._still_mine(partition):
+                            return  # left pending: the next owner takes it over
                         await self._handle(stream, entry_id, fields)
         except RedisError as error:  # the lease lapses; this or another instance resumes
             log.warning("partition %s stopped: %s", partition, error)

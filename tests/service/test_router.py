@@ -243,3 +243,18 @@ def test_the_dead_letter_command_line(fresh_redis_url, arguments, code, says):
                           env={**os.environ, "REDIS_URL": fresh_redis_url, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == code and says in done.stderr
+
+
+async def test_stopping_finishes_the_message_in_hand(redis, rasa, tmp_path):
+    rasa.delay_seconds = 0.8
+    sender = RecordingSender()
+    router = make_router(redis, rasa, tmp_path, sender)
+    worker = PartitionWorkers(router, lease_seconds=2, block_seconds=0.2)
+    task = asyncio.create_task(worker.run())
+    await router.submit(message(9))
+    await until(lambda: rasa.calls)   # the bot is thinking …
+    await worker.stop()               # … when the instance is asked to shut down
+    task.cancel()
+    assert sender.delivered == [("m9", ["收到：第9条"])]
+    assert await nothing_pending(redis, router)
+    assert await redis.keys("xs:lease:*") == []  # released for the next instance
