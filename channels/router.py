@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 import zlib
 from dataclasses import asdict, replace
@@ -106,7 +107,14 @@ class ConversationRouter:
         # Where an agent's reply goes later (a Telegram chat id, a WeChat openid …).
         await self.redis.set(_key("last", inbound.conversation_id),
                              json.dumps(asdict(inbound), ensure_ascii=False), ex=self._ttl * 7)
+        await self.redis.set(_key("last-at", inbound.conversation_id), time.time(),
+                             ex=self._ttl * 7)
         return Submitted(duplicate=False, entry_id=_text(entry_id))
+
+    async def last_heard(self, conversation_id: str) -> Optional[float]:
+        """When the customer last wrote (epoch seconds), if within the records' lifetime."""
+        value = await self.redis.get(_key("last-at", conversation_id))
+        return float(value) if value is not None else None
 
     async def send_to_customer(self, conversation_id: str, replies: list[Reply],
                                author: dict[str, Any]) -> bool:
@@ -208,7 +216,8 @@ class ConversationRouter:
         return await self._desk.escalate(inbound, await self._customer_of(inbound),
                                          str(handoff.get("reason") or "customer_request"),
                                          str(handoff.get("skill_group") or "general"),
-                                         str(handoff.get("tier") or "regular"))
+                                         str(handoff.get("tier") or "regular"),
+                                         await self.history(inbound.conversation_id))
 
     async def _deliver(self, inbound: Inbound, replies: list[Reply]) -> None:
         key = inbound.dedupe_key

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
@@ -39,6 +40,14 @@ class ReplyIn(BaseModel):
 
 class CloseIn(BaseModel):
     resolution: Literal["resolved", "ticket", "no_response"]
+
+
+class TicketReplyIn(ReplyIn):
+    close: bool = False
+
+
+# WeChat lets a shop write to a customer only within 48 hours of the customer's last message.
+WINDOWS = {"wechat": 48 * 3600}
 
 
 def _desk(request: Request) -> HandoffDesk:
@@ -70,6 +79,8 @@ async def login(body: LoginIn, request: Request, response: Response) -> dict[str
     if agent is None:
         raise ApiError(401, "bad_credentials", "用户名或密码错误")
     session_id = await request.app.state.sessions.open(agent)
+    if agent.role in QUEUE_ROLES:
+        await request.app.state.desk.queue.set_online(agent.id, list(agent.groups), True)
     response.set_cookie(COOKIE, session_id, httponly=True, samesite="strict", path="/",
                         secure=request.app.state.settings.xs_env == "production")
     return {"agent": agent.public()}
@@ -142,6 +153,48 @@ async def close(handoff_id: str, body: CloseIn, agent: CurrentAgent, desk: Desk,
     return {"ok": True}
 
 
+@router.get("/tickets", summary="Open tickets of the agent's groups, the most urgent first")
+async def tickets(agent: CurrentAgent, desk: Desk, request: Request) -> list[dict[str, Any]]:
+    rows = await to_thread.run_sync(desk.records.tickets, list(agent.groups))
+    now = datetime.now(timezone.utc)
+    return [{"ticket_id": row.id, "conversation_id": row.conversation_id, "channel": row.channel,
+             "group": row.skill_group, "tier": row.tier, "reason": row.reason,
+             "status": row.status, "due_at": _utc(row.due_at).isoformat(),
+             "overdue": row.first_response_at is None and _utc(row.due_at) < now,
+             "window_open": await _window_open(request, row.channel, row.conversation_id)}
+            for row in rows]
+
+
+@router.post("/tickets/{ticket_id}/reply", responses={404: {}, 409: {}})
+async def reply_ticket(ticket_id: str, body: TicketReplyIn, agent: CurrentAgent, desk: Desk,
+                       request: Request) -> dict[str, bool]:
+    row = await to_thread.run_sync(desk.records.ticket, ticket_id[:32])
+    if row is None or row.skill_group not in agent.groups:
+        raise ApiError(404, "not_found", "没有这个工单")
+    if not await _window_open(request, row.channel, row.conversation_id):
+        raise ApiError(409, "window_closed",
+                       "客户超过 48 小时没有发消息，微信不允许再主动发送，请改用电话或短信联系")
+    sent = await request.app.state.conversations.send_to_customer(
+        row.conversation_id, [{"text": body.text, "buttons": []}],
+        {"role": "agent", "id": agent.id, "name": agent.name})
+    if not sent:
+        raise ApiError(409, "not_deliverable", "无法把消息发到客户的渠道")
+    await to_thread.run_sync(desk.records.ticket_answered, row.id, body.close)
+    return {"ok": True}
+
+
+async def _window_open(request: Request, channel: str, conversation_id: str) -> bool:
+    window = WINDOWS.get(channel)
+    if window is None:
+        return True
+    heard = await request.app.state.conversations.last_heard(conversation_id)
+    return heard is not None and time.time() - heard < window
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 @router.websocket("/ws")
 async def console_socket(websocket: WebSocket) -> None:
     """Frames out: ``{"type": "queue"}`` and ``{"type": "message", ...}``; in: heartbeats."""
@@ -159,6 +212,7 @@ async def console_socket(websocket: WebSocket) -> None:
             frame = await websocket.receive_text()
             if len(frame) < 200 and json.loads(frame or "{}").get("type") == "heartbeat":
                 await desk.queue.renew(agent.id)
+                await desk.queue.set_online(agent.id, list(agent.groups), True)
     except (WebSocketDisconnect, ValueError, RedisError):
         pass
     finally:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
-from typing import Optional
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from typing import Any, Optional
 
 from anyio import to_thread
 
 from channels.messages import Inbound, Reply
 from handoff.queue import SKILL_GROUPS, TIERS, HandoffQueue, Place
-from handoff.records import HandoffRecords, HandoffRow
+from handoff.records import HandoffRecords, HandoffRow, TicketRow
+from handoff.summary import HandoffFacts, summarise, turns_from_transcript
 
+SHOP_TZ = timezone(timedelta(hours=8))
 _RATING = re.compile(r"^\s*([1-5])\s*(分|星)?\s*$")
 SATISFACTION_QUESTION: Reply = {
     "text": "本次服务已结束。请问您对这次服务满意吗？请回复 1–5 分（5 分最满意）。",
@@ -33,15 +37,54 @@ def place_text(place: Place | None) -> str:
     return f"{ahead}，预计等待约 {minutes} 分钟。不想等了可以回复“不用了”，小售继续为您服务。"
 
 
+@dataclass(frozen=True)
+class ServiceHours:
+    """When agents work (shop time), and how soon each tier's ticket must get a first answer."""
+    opens: time = time(9, 0)
+    closes: time = time(22, 0)
+    first_response: dict[str, timedelta] = field(default_factory=lambda: {
+        "vip": timedelta(hours=2), "potential": timedelta(hours=4), "regular": timedelta(hours=8)})
+
+    def open_at(self, moment: datetime) -> bool:
+        if self.opens == self.closes:  # around the clock
+            return True
+        return self.opens <= moment.astimezone(SHOP_TZ).time() < self.closes
+
+    @classmethod
+    def parse(cls, hours: str) -> ServiceHours:
+        """``"09:00-22:00"`` (shop time); the same start and end means around the clock."""
+        opens, _, closes = hours.partition("-")
+        return cls(time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip()))
+
+    @property
+    def label(self) -> str:
+        return f"{self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+def _summary_text(transcript: Sequence[Any], latest: str, reason: str) -> str:
+    """The agent's Chinese summary (phones and addresses masked), from the conversation so far
+    and the message that led to the handoff."""
+    turns = [*turns_from_transcript(transcript), {"speaker": "user", "text": latest}]
+    return summarise(turns, HandoffFacts(reason=reason)).text()
+
+
 class HandoffDesk:
-    def __init__(self, queue: HandoffQueue, records: HandoffRecords) -> None:
+    def __init__(self, queue: HandoffQueue, records: HandoffRecords,
+                 hours: Optional[ServiceHours] = None) -> None:
         self.queue = queue
-        self._records = records
+        self.records = records
+        self._hours = hours or ServiceHours()
 
     async def escalate(self, inbound: Inbound, customer_id: str, reason: str, group: str,
-                       tier: str) -> list[Reply]:
+                       tier: str, transcript: Sequence[Any] = ()) -> list[Reply]:
+        """Queue the conversation (or open a ticket when nobody can take it), with a summary of
+        ``transcript`` (the conversation so far) for the agent."""
         group = group if group in SKILL_GROUPS else "general"
         tier = tier if tier in TIERS else "regular"
+        now = datetime.now(timezone.utc)
+        summary = await to_thread.run_sync(_summary_text, transcript, inbound.text, reason)
+        if not self._hours.open_at(now) or not await self.queue.online(group):
+            return await self._ticket(inbound, customer_id, reason, group, tier, now, summary)
         handoff_id = uuid.uuid4().hex[:16]
         if not await self.queue.enqueue(handoff_id, inbound.conversation_id, group, tier,
                                         reason=reason):
@@ -50,11 +93,24 @@ class HandoffDesk:
             return [{"text": "您已经在排队了，" + place_text(place), "buttons": []}]
         row = HandoffRow(id=handoff_id, conversation_id=inbound.conversation_id,
                          channel=inbound.channel, customer_id=customer_id, reason=reason,
-                         skill_group=group, tier=tier, status="waiting",
-                         created_at=datetime.now(timezone.utc))
-        await to_thread.run_sync(self._records.create, row)
+                         skill_group=group, tier=tier, status="waiting", summary=summary,
+                         created_at=now)
+        await self.queue.redis.hset(f"xs:handoff:{handoff_id}", "summary", summary)
+        await to_thread.run_sync(self.records.create, row)
         place = await self.queue.place(handoff_id)
         return [{"text": "已为您转接人工客服。" + place_text(place), "buttons": []}]
+
+    async def _ticket(self, inbound: Inbound, customer_id: str, reason: str, group: str,
+                      tier: str, now: datetime, summary: str) -> list[Reply]:
+        due = now + self._hours.first_response[tier]
+        row = TicketRow(id="T" + uuid.uuid4().hex[:11].upper(),
+                        conversation_id=inbound.conversation_id, channel=inbound.channel,
+                        customer_id=customer_id, skill_group=group, tier=tier, reason=reason,
+                        status="open", due_at=due, created_at=now, summary=summary)
+        await to_thread.run_sync(self.records.open_ticket, row)
+        local = due.astimezone(SHOP_TZ)
+        return [{"text": f"人工客服暂时不在线（服务时间 {self._hours.label}）。已为您登记工单 {row.id}，"
+                         f"我们会在 {local.month}月{local.day}日 {local:%H:%M} 前回复您。", "buttons": []}]
 
     async def close(self, handoff_id: str, agent_id: str, resolution: str) -> Optional[str]:
         """The owner ends the conversation: the bot answers again, and the customer's next
@@ -62,7 +118,7 @@ class HandoffDesk:
         info = await self.queue.handoff(handoff_id)
         if not await self.queue.finish(handoff_id, "closed", agent_id):
             return None
-        await to_thread.run_sync(self._records.finish, handoff_id, "closed", resolution)
+        await to_thread.run_sync(self.records.finish, handoff_id, "closed", resolution)
         await self.queue.redis.set(f"xs:csat:{info['conversation_id']}", handoff_id, ex=86400)
         return info["conversation_id"]
 
@@ -76,7 +132,7 @@ class HandoffDesk:
         match = _RATING.match(inbound.text)
         if match is None:
             return None
-        await to_thread.run_sync(self._records.rate, handoff_id.decode(), inbound.conversation_id,
+        await to_thread.run_sync(self.records.rate, handoff_id.decode(), inbound.conversation_id,
                                  int(match.group(1)))
         return [{"text": "感谢您的评价！还有其他问题随时找小售。", "buttons": []}]
 
@@ -86,7 +142,7 @@ class HandoffDesk:
             return []
         if _CANCEL.match(inbound.text):
             if await self.queue.finish(handoff_id, "cancelled"):
-                await to_thread.run_sync(self._records.finish, handoff_id, "cancelled")
+                await to_thread.run_sync(self.records.finish, handoff_id, "cancelled")
             return [{"text": "好的，已取消转人工，小售继续为您服务。还有什么可以帮您？", "buttons": []}]
         await self.queue.redis.xadd("xs:to-agents", {"conversation_id": inbound.conversation_id,
                                                      "handoff_id": handoff_id,

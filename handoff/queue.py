@@ -25,6 +25,7 @@ SKILL_GROUPS = ("logistics", "returns", "quality", "general")
 TIERS = ("vip", "potential", "regular")
 DEFAULT_HEAD_START = {"vip": 900.0, "potential": 300.0, "regular": 0.0}
 FRONT = -1e12  # a score before every waiting customer
+PRESENCE_SECONDS = 30.0
 
 # KEYS: agent's owned set, leases. ARGV: agent, capacity, lease expiry ms, now, groups...
 # Takes the best-placed waiting handoff of the agent's groups, or nothing.
@@ -179,7 +180,7 @@ class HandoffQueue:
         rank = await self.redis.zrank(f"{P}queue:{info['group']}", handoff_id)
         if rank is None:
             return None
-        agents = max(await self.redis.scard(f"{P}online:{info['group']}"), 1)
+        agents = max(await self.online(info["group"]), 1)
         return Place(rank + 1, int((rank + 1) * self._handle_seconds / agents))
 
     async def handoff(self, handoff_id: str) -> dict[str, str]:
@@ -193,11 +194,16 @@ class HandoffQueue:
         return sorted(_text(x) for x in await self.redis.smembers(_owned(agent_id)))
 
     async def set_online(self, agent_id: str, groups: list[str], online: bool) -> None:
+        """Presence by heartbeat: an agent counts as online for ``PRESENCE_SECONDS`` after the
+        last sign of life (login, console heartbeat), so a crashed console does not linger."""
         for group in groups:
             if online:
-                await self.redis.sadd(f"{P}online:{group}", agent_id)
+                await self.redis.zadd(f"{P}online:{group}", {agent_id: time.time()})
             else:
-                await self.redis.srem(f"{P}online:{group}", agent_id)
+                await self.redis.zrem(f"{P}online:{group}", agent_id)
+
+    async def online(self, group: str) -> int:
+        return await self.redis.zcount(f"{P}online:{group}", time.time() - PRESENCE_SECONDS, "+inf")
 
 
 def _owned(agent_id: str) -> str:

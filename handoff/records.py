@@ -40,17 +40,35 @@ class SatisfactionRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class TicketRow(Base):
+    """A request for a human when none is there: answered later, before ``due_at`` (the SLA)."""
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[Optional[str]] = mapped_column(String(64))
+    skill_group: Mapped[str] = mapped_column(String(16), index=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | answered | closed
+    summary: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_response_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+
 class HandoffRecords:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         Base.metadata.create_all(engine)
 
     def create(self, row: HandoffRow) -> None:
-        with Session(self._engine) as session, session.begin():
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
             session.add(row)
 
     def finish(self, handoff_id: str, status: str, resolution: str = "") -> None:
-        with Session(self._engine) as session, session.begin():
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
             row = session.get(HandoffRow, handoff_id)
             if row is not None:
                 row.status, row.closed_at = status, datetime.now(timezone.utc)
@@ -58,17 +76,40 @@ class HandoffRecords:
 
     def rate(self, handoff_id: str, conversation_id: str, score: int) -> None:
         """The customer's 1–5 answer to the satisfaction question (the first answer counts)."""
-        with Session(self._engine) as session, session.begin():
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
             if session.get(SatisfactionRow, handoff_id) is None:
                 session.add(SatisfactionRow(handoff_id=handoff_id, conversation_id=conversation_id,
                                             score=score, created_at=datetime.now(timezone.utc)))
 
+    def open_ticket(self, row: TicketRow) -> None:
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            session.add(row)
+
+    def tickets(self, groups: list[str], limit: int = 100) -> list[TicketRow]:
+        """Tickets still to be worked, the most urgent first."""
+        query = (select(TicketRow).where(TicketRow.skill_group.in_(groups),
+                                         TicketRow.status != "closed")
+                 .order_by(TicketRow.due_at).limit(limit))
+        with Session(self._engine, expire_on_commit=False) as session:
+            return list(session.scalars(query))
+
+    def ticket(self, ticket_id: str) -> Optional[TicketRow]:
+        with Session(self._engine, expire_on_commit=False) as session:
+            return session.get(TicketRow, ticket_id)
+
+    def ticket_answered(self, ticket_id: str, closed: bool = False) -> None:
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            row = session.get(TicketRow, ticket_id)
+            if row is not None:
+                row.first_response_at = row.first_response_at or datetime.now(timezone.utc)
+                row.status = "closed" if closed else "answered"
+
     def rating(self, handoff_id: str) -> Optional[int]:
-        with Session(self._engine) as session:
+        with Session(self._engine, expire_on_commit=False) as session:
             row = session.get(SatisfactionRow, handoff_id)
             return row.score if row is not None else None
 
     def of_conversation(self, conversation_id: str) -> list[HandoffRow]:
-        with Session(self._engine) as session:
+        with Session(self._engine, expire_on_commit=False) as session:
             query = select(HandoffRow).where(HandoffRow.conversation_id == conversation_id)
             return list(session.scalars(query.order_by(HandoffRow.created_at)))

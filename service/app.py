@@ -27,7 +27,7 @@ from channels.rasa_client import RasaClient
 from channels.router import ConversationRouter
 from handoff import console_api
 from handoff.agents import AgentDirectory, Sessions
-from handoff.desk import HandoffDesk
+from handoff.desk import HandoffDesk, ServiceHours
 from handoff.queue import HandoffQueue
 from handoff.records import HandoffRecords
 from handoff.transcripts import TranscriptStore
@@ -77,7 +77,8 @@ def create_app(settings: Optional[Settings] = None,
         state.rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token,
                                 settings.bot_timeout_seconds)
         state.transcripts = TranscriptStore.from_url(settings.database_url)
-        state.desk = HandoffDesk(HandoffQueue(state.redis), HandoffRecords(state.transcripts.engine))
+        state.desk = HandoffDesk(HandoffQueue(state.redis), HandoffRecords(state.transcripts.engine),
+                                 ServiceHours.parse(settings.handoff_hours))
         state.agents = AgentDirectory(state.transcripts.engine)
         state.sessions = Sessions(state.redis)
         if settings.demo_login_enabled and not state.agents.has_any():

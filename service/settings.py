@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     router_lease_seconds: float = Field(default=10.0, gt=0)
     # Tries of a message whose delivery keeps failing, before it goes to the dead-letter stream.
     router_max_attempts: int = Field(default=5, ge=1)
+    # When agents work, shop time (UTC+8); outside it a handoff becomes a ticket.
+    # The same start and end ("00:00-00:00") means around the clock.
+    handoff_hours: str = Field(default="09:00-22:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:

@@ -40,6 +40,7 @@ def full_stack(tmp: Path, redis_url: str, extra_env: dict[str, str] | None = Non
         "SHOP_DB_PATH": str(tmp / "shop.sqlite3"), "SHOP_API_URL": f"{shop_url}/api/v1",
         "DATABASE_URL": f"sqlite:///{tmp}/service.sqlite3",
         "APP_TOKEN_SECRET": secrets.token_urlsafe(32),
+        "HANDOFF_HOURS": "00:00-00:00",  # agents around the clock: tests must not depend on the hour
         **(extra_env or {}),
     }
     commands = {

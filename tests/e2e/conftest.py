@@ -27,3 +27,13 @@ def service(stack: Stack) -> Iterator[httpx.Client]:
 def shop(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"{stack.shop_url}/api/v1", timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def agent_on_duty(stack: Stack) -> Iterator[httpx.Client]:
+    """The demo agent logged in (and so counted as on duty for the next half minute)."""
+    with httpx.Client(base_url=stack.service_url, timeout=10) as agent:
+        answer = agent.post("/api/agent/login",
+                            json={"username": "agent1", "password": "agent1-demo-password"})
+        assert answer.status_code == 200, answer.text
+        yield agent

@@ -9,7 +9,7 @@ from tests.e2e.test_chat import chat, reply_text
 pytestmark = pytest.mark.e2e
 
 
-def test_two_misunderstandings_hand_over_to_a_human(service, stack):
+def test_two_misunderstandings_hand_over_to_a_human(service, stack, agent_on_duty):
     first = reply_text(chat(service, stack, "C0031", "/nlu_fallback"))
     assert "换个说法" in first
     second = reply_text(chat(service, stack, "C0031", "/nlu_fallback"))

@@ -72,7 +72,7 @@ def test_an_unbound_wechat_account_verifies_with_the_phone_digits(stack, shop):
 
 
 def test_asking_for_a_human_after_a_parcel_question_queues_for_logistics(service, shop, stack,
-                                                                        redis_url):
+                                                                        redis_url, agent_on_duty):
     import redis
 
     order = orders_in(shop, "in_transit", 6)[-1]

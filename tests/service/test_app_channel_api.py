@@ -3,6 +3,8 @@ Rasa behind it: the customer gets a Chinese apology, the conversation is escalat
 ``bot_unavailable``, and a retry of the same message is answered from what was recorded."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
@@ -21,7 +23,7 @@ SECRET = "test-secret-" + "x" * 32
 def client(fresh_redis_url, tmp_path):
     settings = Settings(redis_url=fresh_redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
                         rasa_url=f"http://127.0.0.1:{free_port()}", app_token_secret=SECRET,
-                        bot_timeout_seconds=2, xs_env="production")
+                        bot_timeout_seconds=2, xs_env="production", handoff_hours="00:00-00:00")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -78,21 +80,23 @@ def test_bot_down_apologises_escalates_and_answers_a_retry_once(client):
     first = client.post("/api/app/messages", headers=auth("C0009"), json=body)
     assert first.status_code == 200, first.text
     texts = [r["text"] for r in first.json()["replies"]]
-    assert texts[0] == BOT_UNAVAILABLE_TEXT and texts[1].startswith("已为您转接人工客服。您是下一位")
+    assert texts[0] == BOT_UNAVAILABLE_TEXT
+    assert texts[1].startswith("人工客服暂时不在线")  # nobody on duty: a ticket
     second = client.post("/api/app/messages", headers=auth("C0009"), json=body)
     assert second.status_code == 200 and second.json()["duplicate"] is True
     assert second.json()["replies"] == first.json()["replies"]
     recorded = client.app.state.transcripts.conversation("app:C0009")
     assert [(m.direction, m.text, m.error) for m in recorded] == [
         ("in", "我的订单到哪了", "bot_unavailable"), ("out", texts[0], None), ("out", texts[1], None)]
-    redis = Redis.from_url(client.app.state.settings.redis_url)
-    [handoff_id] = redis.zrange("xs:queue:general", 0, -1)
-    assert redis.hget(b"xs:handoff:" + handoff_id, "conversation_id") == b"app:C0009"
-    [row] = HandoffRecords(client.app.state.transcripts.engine).of_conversation("app:C0009")
-    assert (row.reason, row.skill_group, row.status) == ("bot_unavailable", "general", "waiting")
+    [ticket] = HandoffRecords(client.app.state.transcripts.engine).tickets(["general"])
+    assert (ticket.conversation_id, ticket.reason, ticket.status) == (
+        "app:C0009", "bot_unavailable", "open")
+    assert ticket.id in texts[1] and "我的订单到哪了" in ticket.summary
 
 
 def test_while_waiting_the_customer_is_told_their_place_and_may_cancel(client):
+    redis = Redis.from_url(client.app.state.settings.redis_url)
+    redis.zadd("xs:online:general", {"A-on-duty": time.time()})  # an agent's console is open
     client.post("/api/app/messages", headers=auth("C0013"),
                 json={"client_message_id": "w-1", "text": "在吗"})
     waiting = client.post("/api/app/messages", headers=auth("C0013"),
@@ -101,7 +105,6 @@ def test_while_waiting_the_customer_is_told_their_place_and_may_cancel(client):
     cancelled = client.post("/api/app/messages", headers=auth("C0013"),
                             json={"client_message_id": "w-3", "text": "不用了"}).json()
     assert cancelled["replies"][0]["text"].startswith("好的，已取消转人工")
-    redis = Redis.from_url(client.app.state.settings.redis_url)
     assert redis.get("xs:mode:app:C0013") is None and redis.zcard("xs:queue:general") == 0
 
 

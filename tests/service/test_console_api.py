@@ -27,7 +27,8 @@ def rasa():
 @pytest.fixture
 def client(fresh_redis_url, tmp_path, rasa):
     settings = Settings(redis_url=fresh_redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
-                        rasa_url=rasa.url, app_token_secret=SECRET, bot_timeout_seconds=5)
+                        rasa_url=rasa.url, app_token_secret=SECRET, bot_timeout_seconds=5,
+                        handoff_hours="00:00-00:00")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -120,14 +121,17 @@ def test_login_sets_an_http_only_session_that_logout_ends(client):
 
 
 def test_the_whole_loop_from_queue_to_satisfaction(client, rasa):
+    assert login(client).status_code == 200  # an agent is on duty
     customer_says(client, "C0101", "转人工", "m1")
-    assert login(client).status_code == 200
     waiting = client.get("/api/agent/queue").json()["waiting"]
     assert [(h["conversation_id"], h["group"], h["tier"], h["reason"]) for h in waiting] == [
         ("app:C0101", "returns", "vip", "customer_request")]
     handoff_id = waiting[0]["handoff_id"]
+    summary = client.get(f"/api/agent/handoffs/{handoff_id}")
+    assert summary.status_code == 403  # not the agent's until claimed
     assert client.post(f"/api/agent/handoffs/{handoff_id}/claim").status_code == 200
     assert client.post(f"/api/agent/handoffs/{handoff_id}/claim").status_code == 409
+    assert "诉求" in client.get(f"/api/agent/handoffs/{handoff_id}").json()["summary"]
 
     hostile = "<script>alert(1)</script><img src=x onerror=alert(1)>"
     quiet = customer_says(client, "C0101", hostile, "m2")
@@ -158,8 +162,8 @@ def test_the_whole_loop_from_queue_to_satisfaction(client, rasa):
 
 
 def test_another_agent_cannot_read_answer_or_close(client):
-    customer_says(client, "C0102", "转人工", "m1")
     login(client)
+    customer_says(client, "C0102", "转人工", "m1")
     handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
     login(client, "supervisor1", "supervisor1-demo-password")
     assert client.get(f"/api/agent/handoffs/{handoff_id}").status_code == 403
@@ -174,8 +178,43 @@ def test_another_agent_cannot_read_answer_or_close(client):
 
 @pytest.mark.parametrize("body", [{"text": ""}, {"text": "长" * 2001}, {}, {"resolution": "maybe"}])
 def test_malformed_agent_requests_are_422(client, body):
-    customer_says(client, "C0103", "转人工", "m1")
     login(client)
+    customer_says(client, "C0103", "转人工", "m1")
     handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
     path = "close" if "resolution" in body else "messages"
     assert client.post(f"/api/agent/handoffs/{handoff_id}/{path}", json=body).status_code == 422
+
+
+def test_with_nobody_on_duty_a_ticket_is_answered_later(client):
+    told = customer_says(client, "C0104", "转人工", "m1")["replies"][-1]["text"]
+    assert told.startswith("人工客服暂时不在线") and "前回复您" in told
+    login(client)
+    [ticket] = client.get("/api/agent/tickets").json()
+    assert (ticket["conversation_id"], ticket["tier"], ticket["status"], ticket["overdue"],
+            ticket["window_open"]) == ("app:C0104", "vip", "open", False, True)
+    assert ticket["ticket_id"] in told
+    answer = client.post(f"/api/agent/tickets/{ticket['ticket_id']}/reply",
+                         json={"text": "您好，关于您的问题……", "close": True})
+    assert answer.status_code == 200
+    eventually(lambda: "您好，关于您的问题……" in outbox(client, "C0104"))
+    assert client.get("/api/agent/tickets").json() == []
+
+
+def test_a_wechat_ticket_cannot_be_answered_after_48_hours(client):
+    from datetime import datetime, timedelta, timezone
+
+    from handoff.records import TicketRow
+    records = HandoffRecords(client.app.state.transcripts.engine)
+    now = datetime.now(timezone.utc)
+    records.open_ticket(TicketRow(id="TOLD1", conversation_id="wechat:oOld", channel="wechat",
+                                  customer_id=None, skill_group="general", tier="regular",
+                                  reason="customer_request", status="open",
+                                  due_at=now - timedelta(hours=1), created_at=now - timedelta(days=3)))
+    Redis.from_url(client.app.state.settings.redis_url).set("xs:last-at:wechat:oOld",
+                                                            time.time() - 49 * 3600)
+    login(client)
+    [ticket] = client.get("/api/agent/tickets").json()
+    assert ticket["window_open"] is False and ticket["overdue"] is True
+    refused = client.post("/api/agent/tickets/TOLD1/reply", json={"text": "您好"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "window_closed"
+    assert client.post("/api/agent/tickets/NOPE/reply", json={"text": "您好"}).status_code == 404
