@@ -49,7 +49,8 @@ run: install train  ## start Redis (if needed), Rasa, actions, demo shop and the
 validate: train  ## Rasa's own consistency check of domain, data and stories
 	@$(RASA_VENV)/bin/rasa data validate --domain domain.yml --data nlu_data --config config.yml --fail-on-warnings
 
-bench: train  ## throughput and latency figures on this machine (not pass/fail)
+bench: train  ## figures on this machine (not pass/fail): channel throughput, handoff summary ROUGE
+	@$(VENV)/bin/python -m bench.summary
 	@$(VENV)/bin/python -m bench.channels
 
 eval: train  ## held-out NLU scores beside a TF-IDF baseline, then 5-fold cross-validation (reports/)
