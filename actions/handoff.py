@@ -3,7 +3,8 @@
 The action tells the service through a ``custom`` message ``{"handoff": {"reason", "skill_group",
 "tier"}}`` that travels with the replies; the service's router queues the conversation for that
 group (``handoff/``) and tells the customer their place. Reasons: ``customer_request``,
-``not_understood`` (two misunderstandings in a row), ``complaint``.
+``not_understood`` (two misunderstandings in a row), ``complaint`` (a complaint in strong words,
+by the sentiment score of ``handoff.summary.sentiment``, with a lower bar for VIPs).
 
 The tier comes from the customer's orders (recency, frequency, monetary value) as the shop
 reports them: ``vip`` customers wait least, ``potential`` ones next.
@@ -21,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import order_lookup
 from actions.api.shop import Order, ShopError
 from actions.customer import who_is
+from handoff.summary.sentiment import sentiment
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,31 @@ class ActionRequestHuman(Action):
         return self.events()
 
     def events(self) -> list[dict[str, Any]]:
+        return []
+
+
+class ActionComplain(Action):
+    """A complaint: apologise; hand over at once when the customer is very upset (sooner for
+    VIPs), otherwise offer a human."""
+
+    APOLOGY = "非常抱歉让您有不愉快的经历，您的反馈我们一定认真对待 🙏"
+    THRESHOLD = {"vip": -0.3, "potential": -0.5, "regular": -0.6}
+
+    def name(self) -> str:
+        return "action_complain"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        text = (tracker.latest_message or {}).get("text") or ""
+        tier = await customer_tier(tracker)
+        if sentiment(text) <= self.THRESHOLD[tier]:
+            message = handoff_message("complaint", skill_group(tracker), tier,
+                                      self.APOLOGY + " 已为您优先转接人工客服。")
+            dispatcher.utter_message(text=message["text"], custom=message["custom"])
+            return []
+        dispatcher.utter_message(text=self.APOLOGY + " 能具体说说遇到了什么问题吗？如果方便，请附上订单号；"
+                                 "也可以直接转人工。",
+                                 buttons=[{"title": "转人工", "payload": "/request_human"}])
         return []
 
 

@@ -88,3 +88,33 @@ async def test_with_the_shop_down_the_handoff_still_happens(monkeypatch):
     await ActionRequestHuman().run(dispatcher, with_intents("request_refund"), {})
     await order_lookup.shop.close()
     assert dispatcher.messages[0]["custom"]["handoff"]["tier"] == "regular"
+
+
+@pytest.mark.parametrize("text, hands_over", [
+    ("你们服务太差了，我要投诉！！！垃圾", True),
+    ("我想反馈一下包装有点简陋", False),
+])
+async def test_a_complaint_in_strong_words_is_handed_over_at_once(use_shop, text, hands_over):
+    from actions.handoff import ActionComplain
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text, customer_id="C0001", intent="complain")
+    tracker.events = []
+    await ActionComplain().run(dispatcher, tracker, {})
+    await order_lookup.shop.close()
+    [message] = dispatcher.messages
+    assert message["text"].startswith("非常抱歉")
+    if hands_over:
+        assert message["custom"]["handoff"]["reason"] == "complaint"
+    else:
+        assert message["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
+        assert not message["custom"]
+
+
+def test_vips_are_handed_over_on_milder_words():
+    from actions.handoff import ActionComplain
+    from handoff.summary.sentiment import sentiment
+
+    mild = "不太满意"
+    score = sentiment(mild)
+    assert ActionComplain.THRESHOLD["regular"] < score <= ActionComplain.THRESHOLD["vip"]
