@@ -1,4 +1,5 @@
-"""Messages per second and latency through the app channel, beside bare Rasa REST, in one run.
+"""Messages per second and latency through the app channel, beside bare Rasa REST, in one run;
+then the handoff figures (``bench.handoff``) on the same stack.
 
     python -m bench.channels [--customers 20] [--messages 10]
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import handoff
 from bot.contract import TOKEN_HEADER, WEBHOOK_PATH
 from channels import app_auth
 from tests.stack import Stack, full_stack
@@ -88,6 +90,11 @@ def main() -> None:
                                 args.customers, args.messages)),
                 asyncio.run(run("app channel (service → stream → Rasa)", app_sender(stack, run_id),
                                 args.customers, args.messages))]
+        print_table(rows, args)
+        handoff.report(stack, redis_url)
+
+
+def print_table(rows: list[dict[str, float]], args: argparse.Namespace) -> None:
     print(f"\n## Channel throughput ({os.cpu_count()} cores, {args.customers} concurrent customers "
           f"× {args.messages} messages)\n")
     print("| path | messages | msg/s | p50 ms | p99 ms |\n|---|---|---|---|---|")
