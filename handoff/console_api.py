@@ -12,8 +12,10 @@ import json
 import logging
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import yaml
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
@@ -21,6 +23,7 @@ from redis.exceptions import RedisError
 
 from handoff.agents import Agent, AgentDirectory
 from handoff.desk import SATISFACTION_QUESTION, HandoffDesk
+from handoff.queue import SKILL_GROUPS
 from service.errors import ApiError
 
 COOKIE = "xs_agent"
@@ -44,6 +47,18 @@ class CloseIn(BaseModel):
 
 class TicketReplyIn(ReplyIn):
     close: bool = False
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class TransferIn(BaseModel):
+    group: Literal["logistics", "returns", "quality", "general"]
+    note: str = Field(default="", max_length=2000)
+
+
+CANNED_REPLIES = Path(__file__).resolve().parent / "canned_replies.yml"
 
 
 # WeChat lets a shop write to a customer only within 48 hours of the customer's last message.
@@ -125,8 +140,11 @@ async def handoff(handoff_id: str, agent: CurrentAgent, desk: Desk,
                   request: Request) -> dict[str, Any]:
     info = await _owned(desk, handoff_id, agent)
     history = await request.app.state.conversations.history(info["conversation_id"])
+    notes = await to_thread.run_sync(desk.records.notes, handoff_id)
     return {"handoff": await _public(desk, handoff_id), "summary": info.get("summary", ""),
-            "transcript": [_line(message) for message in history]}
+            "transcript": [_line(message) for message in history],
+            "notes": [{"agent_id": n.agent_id, "text": n.text,
+                       "created_at": _utc(n.created_at).isoformat()} for n in notes]}
 
 
 @router.post("/handoffs/{handoff_id}/messages", responses={403: {}, 404: {}, 409: {}})
@@ -151,6 +169,55 @@ async def close(handoff_id: str, body: CloseIn, agent: CurrentAgent, desk: Desk,
     await request.app.state.conversations.send_to_customer(
         conversation_id, [SATISFACTION_QUESTION], {"role": "system"})
     return {"ok": True}
+
+
+@router.post("/handoffs/{handoff_id}/notes", responses={403: {}, 404: {}},
+             summary="An internal note (agents only, never the customer)")
+async def add_note(handoff_id: str, body: NoteIn, agent: CurrentAgent, desk: Desk) -> dict[str, bool]:
+    await _owned(desk, handoff_id, agent)
+    await to_thread.run_sync(desk.records.add_note, handoff_id, agent.id, body.text)
+    return {"ok": True}
+
+
+@router.post("/handoffs/{handoff_id}/transfer", responses={403: {}, 404: {}, 409: {}},
+             summary="Pass the conversation to another group, with a note for the next agent")
+async def transfer(handoff_id: str, body: TransferIn, agent: CurrentAgent,
+                   desk: Desk) -> dict[str, bool]:
+    await _owned(desk, handoff_id, agent)
+    if body.note:
+        await to_thread.run_sync(desk.records.add_note, handoff_id, agent.id, body.note)
+    if not await desk.queue.transfer(handoff_id, agent.id, body.group):
+        raise ApiError(409, "not_open", "这个会话已经结束了")
+    return {"ok": True}
+
+
+@router.get("/canned-replies", summary="Canned replies matching every word of `q`")
+async def canned_replies(agent: CurrentAgent, q: str = "") -> list[dict[str, Any]]:
+    entries = await to_thread.run_sync(_load_canned)
+    words = q.split()[:5]
+    return [entry for entry in entries
+            if all(word in f"{entry['title']} {entry['text']} {' '.join(entry['tags'])}"
+                   for word in words)]
+
+
+def _load_canned() -> list[dict[str, Any]]:
+    data = yaml.safe_load(CANNED_REPLIES.read_text(encoding="utf-8")) or []
+    return [{"title": str(item["title"]), "text": str(item["text"]),
+             "tags": [str(tag) for tag in item.get("tags", [])]} for item in data]
+
+
+@router.get("/supervisor", responses={403: {}},
+            summary="Queues, waits, agents' load and tickets past their deadline")
+async def supervisor(agent: CurrentAgent, desk: Desk) -> dict[str, Any]:
+    if agent.role != "supervisor":
+        raise ApiError(403, "forbidden", "只有主管可以查看")
+    load = await desk.queue.load()
+    tickets = await to_thread.run_sync(desk.records.tickets, list(SKILL_GROUPS), 1000)
+    now = datetime.now(timezone.utc)
+    load["tickets"] = {"open": len(tickets),
+                       "overdue": sum(1 for t in tickets
+                                      if t.first_response_at is None and _utc(t.due_at) < now)}
+    return load
 
 
 @router.get("/tickets", summary="Open tickets of the agent's groups, the most urgent first")

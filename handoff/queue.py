@@ -74,6 +74,18 @@ for _, id in ipairs(lapsed) do
 end
 return lapsed
 """
+# KEYS: the handoff hash, leases, owner's set. ARGV: id, owner, target group, front score.
+# The owner hands the conversation to another group: it waits at the front of that queue.
+_TRANSFER = """
+if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
+if redis.call('HGET', KEYS[1], 'status') ~= 'assigned' then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[1], 'status', 'waiting', 'agent', '', 'group', ARGV[3], 'transferred', '1')
+redis.call('ZADD', 'xs:queue:' .. ARGV[3], ARGV[4], ARGV[1])
+redis.call('SET', 'xs:mode:' .. redis.call('HGET', KEYS[1], 'conversation_id'), 'queued')
+return 1
+"""
 # KEYS: the handoff hash, leases. ARGV: id, expected owner ('' = anyone), final status.
 _FINISH = """
 local h = redis.call('HGETALL', KEYS[1])
@@ -116,6 +128,7 @@ class HandoffQueue:
         self._claim_one = redis.register_script(_CLAIM_ONE)
         self._reap = redis.register_script(_REAP)
         self._finish = redis.register_script(_FINISH)
+        self._transfer = redis.register_script(_TRANSFER)
 
     async def enqueue(self, handoff_id: str, conversation_id: str, group: str, tier: str,
                       now: Optional[float] = None, *, reason: str = "") -> bool:
@@ -167,6 +180,30 @@ class HandoffQueue:
         done = await self._finish(keys=[f"{P}handoff:{handoff_id}", f"{P}leases"],
                                   args=[handoff_id, agent_id, status])
         return bool(done)
+
+    async def transfer(self, handoff_id: str, agent_id: str, group: str) -> bool:
+        """The owner passes the conversation to ``group``, where it waits at the front."""
+        if group not in SKILL_GROUPS:
+            raise ValueError(f"unknown group {group!r}")
+        return bool(await self._transfer(
+            keys=[f"{P}handoff:{handoff_id}", f"{P}leases", _owned(agent_id)],
+            args=[handoff_id, agent_id, group, FRONT]))
+
+    async def load(self) -> dict[str, Any]:
+        """For the supervisor: per group, how many wait and for how long; per agent, how many
+        conversations they hold."""
+        groups = {}
+        for group in SKILL_GROUPS:
+            waiting = await self.waiting(group, 1000)
+            since = [float((await self.handoff(h)).get("enqueued_at") or 0) for h in waiting]
+            oldest = time.time() - min(since) if since else None
+            groups[group] = {"waiting": len(waiting), "longest_wait_seconds": oldest,
+                             "agents_online": await self.online(group)}
+        agents = {}
+        async for key in self.redis.scan_iter(match=f"{P}agent:*:owned"):
+            agent_id = _text(key).split(":")[2]
+            agents[agent_id] = await self.redis.scard(key)
+        return {"groups": groups, "agents": agents}
 
     async def waiting_handoff(self, conversation_id: str) -> Optional[str]:
         value = await self.redis.get(f"{P}waiting:{conversation_id}")

@@ -58,6 +58,17 @@ class TicketRow(Base):
     first_response_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
 
 
+class NoteRow(Base):
+    """An agent's internal note on a handoff: never shown to the customer."""
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[str] = mapped_column(String(32), index=True)
+    agent_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class HandoffRecords:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -103,6 +114,16 @@ class HandoffRecords:
             if row is not None:
                 row.first_response_at = row.first_response_at or datetime.now(timezone.utc)
                 row.status = "closed" if closed else "answered"
+
+    def add_note(self, handoff_id: str, agent_id: str, text: str) -> None:
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            session.add(NoteRow(handoff_id=handoff_id, agent_id=agent_id, text=text,
+                                created_at=datetime.now(timezone.utc)))
+
+    def notes(self, handoff_id: str) -> list[NoteRow]:
+        with Session(self._engine, expire_on_commit=False) as session:
+            query = select(NoteRow).where(NoteRow.handoff_id == handoff_id).order_by(NoteRow.id)
+            return list(session.scalars(query))
 
     def rating(self, handoff_id: str) -> Optional[int]:
         with Session(self._engine, expire_on_commit=False) as session:

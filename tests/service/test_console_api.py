@@ -218,3 +218,47 @@ def test_a_wechat_ticket_cannot_be_answered_after_48_hours(client):
     refused = client.post("/api/agent/tickets/TOLD1/reply", json={"text": "您好"})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "window_closed"
     assert client.post("/api/agent/tickets/NOPE/reply", json={"text": "您好"}).status_code == 404
+
+
+def test_notes_stay_internal_and_a_transfer_puts_the_customer_first_in_the_other_group(client):
+    login(client)
+    customer_says(client, "C0105", "转人工", "m1")   # the stand-in bot asks for `returns`
+    handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/notes",
+                       json={"text": "客户情绪激动，注意安抚"}).status_code == 200
+    moved = client.post(f"/api/agent/handoffs/{handoff_id}/transfer",
+                        json={"group": "quality", "note": "其实是质量问题，请质检跟进"})
+    assert moved.status_code == 200
+    waiting = client.get("/api/agent/queue").json()
+    assert [(h["handoff_id"], h["group"]) for h in waiting["waiting"]] == [(handoff_id, "quality")]
+    assert waiting["mine"] == []
+    client.post(f"/api/agent/handoffs/{handoff_id}/claim")
+    notes = client.get(f"/api/agent/handoffs/{handoff_id}").json()["notes"]
+    assert [n["text"] for n in notes] == ["客户情绪激动，注意安抚", "其实是质量问题，请质检跟进"]
+    assert not any("注意安抚" in text for text in outbox(client, "C0105"))  # never to the customer
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/transfer",
+                       json={"group": "sales"}).status_code == 422
+
+
+def test_canned_replies_are_searchable(client):
+    login(client)
+    every = client.get("/api/agent/canned-replies").json()
+    assert len(every) >= 8 and all(entry["text"] for entry in every)
+    found = client.get("/api/agent/canned-replies", params={"q": "物流 签收"}).json()
+    assert [entry["title"] for entry in found] == ["签收未收到"]
+    assert client.get("/api/agent/canned-replies", params={"q": "<script>"}).json() == []
+
+
+def test_the_supervisor_sees_queues_load_and_overdue_tickets(client):
+    customer_says(client, "C0106", "转人工", "m1")    # nobody on duty yet: a ticket
+    login(client)
+    customer_says(client, "C0107", "转人工", "m1")    # now queued
+    client.post("/api/agent/claim-next")
+    customer_says(client, "C0108", "转人工", "m1")
+    assert client.get("/api/agent/supervisor").status_code == 403  # agents do not
+    login(client, "supervisor1", "supervisor1-demo-password")
+    view = client.get("/api/agent/supervisor").json()
+    assert view["groups"]["returns"]["waiting"] == 1
+    assert view["groups"]["returns"]["longest_wait_seconds"] >= 0
+    assert sum(view["agents"].values()) == 1
+    assert view["tickets"] == {"open": 1, "overdue": 0}

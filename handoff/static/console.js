@@ -1,0 +1,774 @@
+// Agent console: log in, watch the live queue, claim a customer, talk, close with a resolution.
+// Talks to /api/agent (session cookie) and its WebSocket (live queue and customer messages; the
+// page's heartbeat keeps the agent's leases). Everything that comes from a customer or the server
+// is put on the page as text (textContent), never parsed as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  loginView: $("login-view"), loginForm: $("login-form"), loginUsername: $("login-username"),
+  loginPassword: $("login-password"), loginError: $("login-error"), loginSubmit: $("login-submit"),
+  appView: $("app-view"), conn: $("conn-status"), agentName: $("agent-name"), agentRole: $("agent-role"),
+  agentLoad: $("agent-load"), logout: $("logout"),
+  mine: $("mine"), mineEmpty: $("mine-empty"), mineCount: $("mine-count"),
+  queue: $("queue"), queueCount: $("queue-count"), claimNext: $("claim-next"),
+  empty: $("conversation-empty"), conversation: $("conversation"), title: $("conv-title"), meta: $("conv-meta"),
+  transcript: $("transcript"), replyForm: $("reply-form"), replyInput: $("reply-input"), replySend: $("reply-send"),
+  replyHint: $("reply-hint"), closeButton: $("close-conversation"),
+  summary: $("summary"), info: $("handoff-info"),
+  closeDialog: $("close-dialog"), closeForm: $("close-form"), closeCancel: $("close-cancel"),
+  closeConfirm: $("close-confirm"), closeError: $("close-error"), toast: $("toast"),
+};
+
+const GROUPS = { logistics: "物流", returns: "退换货", quality: "质量", general: "综合" };
+const TIERS = { vip: "VIP", potential: "潜力", regular: "普通" };
+const REASONS = {
+  customer_request: "客户要求", not_understood: "机器人未理解", complaint: "投诉", bot_unavailable: "机器人不可用",
+};
+const CHANNELS = { app: "App", web: "网页", wechat: "微信", telegram: "Telegram" };
+const ROLES = { agent: "客服", supervisor: "主管", editor: "内容编辑" };
+const RESOLUTIONS = { resolved: "已解决", ticket: "转工单", no_response: "客户无响应" };
+const AUTHORS = { customer: "客户", bot: "机器人", agent: "客服" };
+const ERROR_TEXT = {
+  bad_credentials: "用户名或密码错误", unauthorized: "请先登录", taken: "该客户已被其他客服接入",
+  full: "您接待的会话已达上限，请先结束一个会话", empty: "暂时没有排队的客户", not_yours: "这个会话不属于您",
+  not_found: "没有找到这个会话", not_open: "这个会话已经结束了", network: "网络异常，请检查网络后重试",
+};
+const QUEUE_POLL_MS = 5000;
+const HEARTBEAT_MS = 10000;
+const TITLE = document.title;
+
+const state = {
+  agent: null, waiting: [], mine: [], selected: null, detail: null, loading: false, buffered: [],
+  socket: null, attempt: 0, reconnectTimer: null, heartbeatTimer: null, pollTimer: null, tickTimer: null,
+  refreshing: false, refreshAgain: false, queueSeq: 0, selectSeq: 0,
+  unread: new Map(), drafts: new Map(), clockOffset: 0, toastTimer: null,
+};
+
+// ---- small helpers ---------------------------------------------------------------------------
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+const hasChinese = (text) => typeof text === "string" && /[\u3400-\u9fff]/.test(text);
+const label = (table, key) => table[key] || key || "—";
+const now = () => Date.now() + state.clockOffset;
+
+// The conversation id is "<channel>:<account>"; the account is what an agent recognises.
+function customerLabel(handoff) {
+  const id = handoff.conversation_id || "";
+  const colon = id.indexOf(":");
+  return colon >= 0 ? id.slice(colon + 1) : id || handoff.handoff_id;
+}
+
+// Server times: epoch seconds (numbers) or ISO strings; an ISO string without a zone is UTC.
+function parseWhen(value) {
+  if (value === null || value === undefined || value === "") return null;
+  if (typeof value === "number") return new Date(value * 1000);
+  const text = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+
+function formatTime(date) {
+  if (!date) return "";
+  const today = new Date(now());
+  const time = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  return date.toDateString() === today.toDateString()
+    ? time : `${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${time}`;
+}
+
+function formatDuration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}秒`;
+  if (s < 3600) return `${Math.floor(s / 60)}分${pad(s % 60)}秒`;
+  return `${Math.floor(s / 3600)}时${pad(Math.floor((s % 3600) / 60))}分`;
+}
+
+// Waiting times are measured against the server's clock (from the Date header), so a desk PC
+// whose clock is off does not show customers waiting minutes longer or shorter than they do.
+function syncClock(response) {
+  const server = Date.parse(response.headers.get("Date") || "");
+  if (Number.isNaN(server)) return;
+  const offset = server + 500 - Date.now(); // the header is truncated to the second
+  state.clockOffset = Math.abs(offset) > 1500 ? offset : 0;
+}
+
+function toast(message, isError = false) {
+  els.toast.textContent = message;
+  els.toast.classList.toggle("is-error", isError);
+  els.toast.hidden = false;
+  clearTimeout(state.toastTimer);
+  state.toastTimer = setTimeout(() => { els.toast.hidden = true; }, isError ? 5000 : 3000);
+}
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function fallbackMessage(status, code) {
+  if (ERROR_TEXT[code]) return ERROR_TEXT[code];
+  if (status === 401) return "登录已过期，请重新登录";
+  if (status === 403) return "没有权限进行此操作";
+  if (status === 404) return "没有找到";
+  if (status === 409) return "操作冲突，请刷新后重试";
+  if (status === 413 || status === 422) return "输入内容有误，请检查后重试";
+  return "服务暂时不可用，请稍后重试";
+}
+
+// fetch with the session cookie; errors become ApiError with a Chinese message. A 401 on any
+// call but login and the start-up check means the session ended: back to the login form.
+async function api(path, { method = "GET", body, expectLogin = false } = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method, credentials: "same-origin",
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "network", ERROR_TEXT.network);
+  }
+  syncClock(response);
+  if (response.status === 204) return {};
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    const code = error.code || `http_${response.status}`;
+    const message = hasChinese(error.message) ? error.message : fallbackMessage(response.status, code);
+    if (response.status === 401 && !expectLogin && state.agent) sessionEnded();
+    throw new ApiError(response.status, code, message);
+  }
+  return data;
+}
+
+const handoffPath = (id, rest = "") => `/api/agent/handoffs/${encodeURIComponent(id)}${rest}`;
+
+// ---- login and logout ------------------------------------------------------------------------
+
+function showLogin(message = "") {
+  els.appView.hidden = true;
+  els.loginView.hidden = false;
+  els.loginError.textContent = message;
+  els.loginError.hidden = !message;
+  document.title = TITLE;
+  (els.loginUsername.value ? els.loginPassword : els.loginUsername).focus();
+}
+
+els.loginForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const username = els.loginUsername.value.trim();
+  const password = els.loginPassword.value;
+  if (!username || !password) { showLogin("请输入用户名和密码"); return; }
+  els.loginSubmit.disabled = true;
+  els.loginSubmit.textContent = "登录中…";
+  try {
+    const { agent } = await api("/api/agent/login", { method: "POST", body: { username, password }, expectLogin: true });
+    els.loginPassword.value = "";
+    startDesk(agent);
+  } catch (error) {
+    showLogin(error.status === 401 ? fallbackMessage(401, "bad_credentials") : error.message);
+    els.loginPassword.select();
+  } finally {
+    els.loginSubmit.disabled = false;
+    els.loginSubmit.textContent = "登录";
+  }
+});
+
+els.logout.addEventListener("click", async () => {
+  els.logout.disabled = true;
+  try { await api("/api/agent/logout", { method: "POST", expectLogin: true }); } catch { /* ended anyway */ }
+  els.logout.disabled = false;
+  stopDesk();
+  showLogin();
+  toast("已退出登录");
+});
+
+function sessionEnded() {
+  stopDesk();
+  showLogin("登录已过期，请重新登录");
+}
+
+// ---- the desk --------------------------------------------------------------------------------
+
+function startDesk(agent) {
+  stopDesk();
+  state.agent = agent;
+  els.agentName.textContent = agent.name || agent.id;
+  els.agentRole.textContent = label(ROLES, agent.role);
+  els.loginView.hidden = true;
+  els.appView.hidden = false;
+  showConversation(null);
+  renderQueue();
+  renderMine();
+  refreshQueue();
+  connectSocket();
+  state.pollTimer = setInterval(refreshQueue, QUEUE_POLL_MS);
+  state.heartbeatTimer = setInterval(heartbeat, HEARTBEAT_MS);
+  state.tickTimer = setInterval(tick, 1000);
+}
+
+function stopDesk() {
+  state.agent = null;
+  clearInterval(state.pollTimer);
+  clearInterval(state.heartbeatTimer);
+  clearInterval(state.tickTimer);
+  clearTimeout(state.reconnectTimer);
+  if (state.socket) {
+    const socket = state.socket;
+    state.socket = null;
+    socket.onclose = null;
+    socket.close();
+  }
+  if (els.closeDialog.open) els.closeDialog.close();
+  Object.assign(state, { waiting: [], mine: [], selected: null, detail: null, buffered: [], attempt: 0 });
+  state.unread.clear();
+  state.drafts.clear();
+  els.transcript.replaceChildren();
+  els.replyInput.value = "";
+}
+
+function capacityText() {
+  const capacity = state.agent && state.agent.capacity;
+  return capacity ? `${state.mine.length}/${capacity}` : String(state.mine.length);
+}
+
+// One refresh at a time; a request for another while one runs makes it run once more after.
+async function refreshQueue() {
+  if (!state.agent) return;
+  if (state.refreshing) { state.refreshAgain = true; return; }
+  state.refreshing = true;
+  const seq = ++state.queueSeq;
+  try {
+    const data = await api("/api/agent/queue");
+    if (seq !== state.queueSeq || !state.agent) return;
+    state.waiting = data.waiting || [];
+    state.mine = data.mine || [];
+    renderQueue();
+    renderMine();
+    // The open conversation is no longer ours (its lease lapsed, or it was closed elsewhere):
+    // the server decides; loading it again says so.
+    if (state.selected && !state.loading && !state.mine.some((h) => h.handoff_id === state.selected)) {
+      loadConversation(state.selected);
+    }
+  } catch (error) {
+    if (error.status !== 401) setConnection(`队列刷新失败：${error.message}`, "down");
+  } finally {
+    state.refreshing = false;
+    if (state.refreshAgain && state.agent) { state.refreshAgain = false; refreshQueue(); }
+  }
+}
+
+function waitBadge(since, prefix) {
+  const span = el("span", "wait");
+  if (since) {
+    span.dataset.since = String(since);
+    span.dataset.prefix = prefix;
+  }
+  updateWait(span);
+  return span;
+}
+
+function updateWait(span) {
+  const since = Number(span.dataset.since);
+  if (!since) { span.textContent = ""; return; }
+  const seconds = now() / 1000 - since;
+  span.textContent = `${span.dataset.prefix}${formatDuration(seconds)}`;
+  span.classList.toggle("is-long", seconds >= 120 && seconds < 300);
+  span.classList.toggle("is-late", seconds >= 300);
+}
+
+function tick() {
+  document.querySelectorAll(".wait[data-since]").forEach(updateWait);
+}
+
+function tierBadge(tier) {
+  return el("span", `tier tier--${TIERS[tier] ? tier : "regular"}`, label(TIERS, tier));
+}
+
+// Re-rendering the lists every few seconds must not steal the keyboard from the agent.
+function keepFocus(container, render) {
+  const active = document.activeElement;
+  const key = container.contains(active) && active.dataset ? active.dataset.focusKey : null;
+  render();
+  if (key) {
+    const again = container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
+    if (again) again.focus();
+  }
+}
+
+function renderQueue() {
+  const groups = [...((state.agent && state.agent.groups) || [])];
+  const order = Object.keys(GROUPS);
+  groups.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+  for (const item of state.waiting) if (!groups.includes(item.group)) groups.push(item.group);
+  els.queueCount.textContent = `(${state.waiting.length})`;
+  els.claimNext.disabled = !state.waiting.length;
+  keepFocus(els.queue, () => {
+    const sections = groups.map((group) => {
+      const items = state.waiting.filter((h) => h.group === group);
+      const section = el("section", "group");
+      section.dataset.group = group;
+      const head = el("div", "group__head");
+      head.append(el("span", "", label(GROUPS, group)), el("span", "count", items.length ? `${items.length} 位` : ""));
+      section.append(head);
+      if (!items.length) section.append(el("p", "group__empty", "暂无等待"));
+      for (const handoff of items) section.append(queueItem(handoff));
+      return section;
+    });
+    els.queue.replaceChildren(...sections);
+  });
+}
+
+function queueItem(handoff) {
+  const row = el("div", "queue-item");
+  row.dataset.handoff = handoff.handoff_id;
+  row.dataset.conversation = handoff.conversation_id || "";
+  const line = el("div", "queue-item__line");
+  const who = el("span", "list__id", customerLabel(handoff));
+  who.title = handoff.conversation_id || "";
+  line.append(tierBadge(handoff.tier), who, el("span", "channel", label(CHANNELS, handoff.channel)));
+  const sub = el("div", "queue-item__sub");
+  sub.append(el("span", "reason", label(REASONS, handoff.reason)), waitBadge(handoff.enqueued_at, "等待 "));
+  const button = el("button", "btn btn--primary btn--small", "接入");
+  button.type = "button";
+  button.dataset.focusKey = `claim:${handoff.handoff_id}`;
+  button.addEventListener("click", () => claim(handoff, button));
+  row.append(line, sub, button);
+  return row;
+}
+
+function renderMine() {
+  els.mineCount.textContent = `(${capacityText()})`;
+  els.agentLoad.textContent = `接待 ${capacityText()}`;
+  els.mineEmpty.hidden = state.mine.length > 0;
+  keepFocus(els.mine, () => {
+    els.mine.replaceChildren(...state.mine.map((handoff, index) => {
+      const item = el("li", "list__item");
+      item.dataset.handoff = handoff.handoff_id;
+      item.dataset.conversation = handoff.conversation_id || "";
+      item.dataset.focusKey = `mine:${handoff.handoff_id}`;
+      item.tabIndex = 0;
+      item.setAttribute("role", "button");
+      item.title = index < 9 ? `${handoff.conversation_id || ""}（Alt+${index + 1}）` : handoff.conversation_id || "";
+      item.classList.toggle("is-active", handoff.handoff_id === state.selected);
+      const title = el("div", "list__title");
+      title.append(tierBadge(handoff.tier), el("span", "list__id", customerLabel(handoff)),
+        el("span", "channel", label(CHANNELS, handoff.channel)));
+      const unread = state.unread.get(handoff.handoff_id) || 0;
+      const badge = el("span", "unread", unread ? String(unread) : "");
+      badge.hidden = !unread;
+      const sub = el("div", "list__sub");
+      sub.append(el("span", "", `${label(GROUPS, handoff.group)} · ${label(REASONS, handoff.reason)}`),
+        waitBadge(handoff.claimed_at, "已接待 "));
+      item.append(title, badge, sub);
+      item.addEventListener("click", () => selectConversation(handoff.handoff_id));
+      item.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); selectConversation(handoff.handoff_id); }
+      });
+      return item;
+    }));
+  });
+  updateTitle();
+}
+
+function updateTitle() {
+  let unread = 0;
+  for (const count of state.unread.values()) unread += count;
+  document.title = unread ? `(${unread}) ${TITLE}` : TITLE;
+}
+
+// ---- claiming --------------------------------------------------------------------------------
+
+async function claim(handoff, button) {
+  if (button) button.disabled = true;
+  try {
+    const data = await api(handoffPath(handoff.handoff_id, "/claim"), { method: "POST" });
+    claimed(data.handoff || handoff);
+  } catch (error) {
+    if (button) button.disabled = false;
+    if (error.status !== 401) toast(error.message, true);
+    refreshQueue();
+  }
+}
+
+async function claimNext() {
+  if (!state.agent || els.claimNext.dataset.busy) return;
+  els.claimNext.dataset.busy = "1";
+  try {
+    const data = await api("/api/agent/claim-next", { method: "POST" });
+    claimed(data.handoff);
+  } catch (error) {
+    if (error.status !== 401) toast(error.message, error.status !== 404);
+    refreshQueue();
+  } finally {
+    delete els.claimNext.dataset.busy;
+  }
+}
+
+function claimed(handoff) {
+  state.waiting = state.waiting.filter((h) => h.handoff_id !== handoff.handoff_id);
+  if (!state.mine.some((h) => h.handoff_id === handoff.handoff_id)) {
+    state.mine.push({ claimed_at: now() / 1000, ...handoff });
+  }
+  renderQueue();
+  toast(`已接入客户 ${customerLabel(handoff)}`);
+  selectConversation(handoff.handoff_id);
+  refreshQueue();
+}
+
+els.claimNext.addEventListener("click", claimNext);
+
+// ---- the open conversation -------------------------------------------------------------------
+
+function showConversation(handoff) {
+  els.empty.hidden = Boolean(handoff);
+  els.conversation.hidden = !handoff;
+  if (!handoff) {
+    els.summary.textContent = "打开会话后在这里查看转接摘要";
+    els.summary.classList.add("summary--empty");
+    els.info.replaceChildren();
+  }
+}
+
+function saveDraft() {
+  if (state.selected) state.drafts.set(state.selected, els.replyInput.value);
+}
+
+async function selectConversation(handoffId) {
+  if (handoffId !== state.selected) {
+    saveDraft();
+    state.selected = handoffId;
+    state.detail = null;
+    els.replyInput.value = state.drafts.get(handoffId) || "";
+    els.transcript.replaceChildren(el("li", "divider", "加载中…"));
+  }
+  state.unread.delete(handoffId);
+  renderMine();
+  const handoff = state.mine.find((h) => h.handoff_id === handoffId) || { handoff_id: handoffId };
+  renderHeader(handoff);
+  showConversation(handoff);
+  els.replyInput.focus();
+  await loadConversation(handoffId);
+}
+
+async function loadConversation(handoffId) {
+  const seq = ++state.selectSeq;
+  state.loading = true;
+  state.buffered = [];
+  try {
+    const data = await api(handoffPath(handoffId));
+    if (seq !== state.selectSeq || state.selected !== handoffId) return;
+    state.detail = data;
+    renderConversation(data);
+  } catch (error) {
+    if (seq !== state.selectSeq || state.selected !== handoffId) return;
+    if (error.status === 403 || error.status === 404) {
+      dropConversation(handoffId, "该会话已不在您名下（已结束或已回到队列）");
+    } else if (error.status !== 401) {
+      const retry = el("button", "bubble__retry", "重新加载");
+      retry.type = "button";
+      retry.addEventListener("click", () => loadConversation(handoffId));
+      const note = el("li", "divider", `会话加载失败：${error.message} `);
+      note.append(retry);
+      els.transcript.replaceChildren(note);
+    }
+  } finally {
+    if (seq === state.selectSeq) state.loading = false;
+  }
+}
+
+function renderHeader(handoff) {
+  els.title.replaceChildren(tierBadge(handoff.tier), document.createTextNode(` ${customerLabel(handoff)}`));
+  els.title.title = handoff.conversation_id || "";
+  els.meta.textContent = [label(CHANNELS, handoff.channel), label(GROUPS, handoff.group),
+    label(REASONS, handoff.reason)].join(" · ");
+}
+
+function renderConversation(data) {
+  const handoff = data.handoff || {};
+  renderHeader(handoff);
+  const summary = (data.summary || "").trim();
+  els.summary.textContent = summary || "暂无摘要";
+  els.summary.classList.toggle("summary--empty", !summary);
+  renderInfo(handoff);
+
+  const enqueued = parseWhen(handoff.enqueued_at);
+  const claimedAt = parseWhen(handoff.claimed_at);
+  const items = [];
+  let queuedShown = false;
+  let claimedShown = false;
+  for (const line of data.transcript || []) {
+    const when = parseWhen(line.created_at);
+    if (!queuedShown && enqueued && when && when >= enqueued) {
+      items.push(el("li", "divider", `—— ${formatTime(enqueued)} 转人工排队 ——`));
+      queuedShown = true;
+    }
+    if (!claimedShown && claimedAt && when && when >= claimedAt) {
+      items.push(el("li", "divider", `—— ${formatTime(claimedAt)} 客服接入 ——`));
+      claimedShown = true;
+    }
+    items.push(bubble(line.author, line.text, when));
+  }
+  if (!queuedShown && enqueued) items.push(el("li", "divider", `—— ${formatTime(enqueued)} 转人工排队 ——`));
+  if (!claimedShown && claimedAt) items.push(el("li", "divider", `—— ${formatTime(claimedAt)} 客服接入 ——`));
+  if (!items.length) items.push(el("li", "divider", "暂无消息记录"));
+  els.transcript.replaceChildren(...items);
+
+  // Customer messages that came over the socket while the transcript was loading.
+  const shown = (data.transcript || []).filter((l) => l.author === "customer").slice(-5).map((l) => l.text);
+  for (const frame of state.buffered) if (!shown.includes(frame.text)) appendBubble("customer", frame.text, parseWhen(frame.created_at));
+  state.buffered = [];
+  scrollToEnd(true);
+}
+
+function renderInfo(handoff) {
+  const rows = [
+    ["客户", customerLabel(handoff)], ["渠道", label(CHANNELS, handoff.channel)],
+    ["技能组", label(GROUPS, handoff.group)], ["客户等级", label(TIERS, handoff.tier)],
+    ["转人工原因", label(REASONS, handoff.reason)], ["排队开始", formatTime(parseWhen(handoff.enqueued_at))],
+    ["接入时间", formatTime(parseWhen(handoff.claimed_at))], ["会话", handoff.conversation_id],
+    ["转接编号", handoff.handoff_id],
+  ];
+  const nodes = [];
+  for (const [name, value] of rows) {
+    if (!value) continue;
+    nodes.push(el("dt", "", name), el("dd", "", value));
+  }
+  els.info.replaceChildren(...nodes);
+}
+
+function bubble(author, text, when) {
+  const kind = AUTHORS[author] ? author : "bot";
+  const item = el("li", `bubble bubble--${kind}`);
+  const meta = el("div", "bubble__meta");
+  const time = el("time", "", formatTime(when));
+  if (when) time.dateTime = when.toISOString();
+  meta.append(el("span", "bubble__author", AUTHORS[kind]), time);
+  item.append(meta, el("div", "bubble__text", text));
+  return item;
+}
+
+function scrollToEnd(force) {
+  const box = els.transcript;
+  const nearEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  if (force || nearEnd) box.scrollTop = box.scrollHeight;
+}
+
+function appendBubble(author, text, when) {
+  const node = bubble(author, text, when);
+  const placeholder = els.transcript.querySelector(".divider:only-child");
+  if (placeholder && !els.transcript.querySelector(".bubble")) placeholder.remove();
+  const nearEnd = els.transcript.scrollHeight - els.transcript.scrollTop - els.transcript.clientHeight < 80;
+  els.transcript.append(node);
+  scrollToEnd(nearEnd || author === "agent");
+  return node;
+}
+
+function dropConversation(handoffId, message) {
+  state.mine = state.mine.filter((h) => h.handoff_id !== handoffId);
+  state.unread.delete(handoffId);
+  state.drafts.delete(handoffId);
+  if (state.selected === handoffId) {
+    state.selected = null;
+    state.detail = null;
+    els.transcript.replaceChildren();
+    els.replyInput.value = "";
+    showConversation(null);
+  }
+  renderMine();
+  if (message) toast(message);
+}
+
+// ---- replying --------------------------------------------------------------------------------
+
+async function sendReply(handoffId, text, node = null) {
+  const item = node || appendBubble("agent", text, new Date(now()));
+  item.classList.add("is-pending");
+  item.classList.remove("is-failed");
+  const meta = item.querySelector(".bubble__meta");
+  meta.querySelectorAll(".bubble__status, .bubble__retry").forEach((n) => n.remove());
+  const status = el("span", "bubble__status", "发送中…");
+  meta.append(status);
+  try {
+    await api(handoffPath(handoffId, "/messages"), { method: "POST", body: { text } });
+    item.classList.remove("is-pending");
+    status.remove();
+  } catch (error) {
+    item.classList.remove("is-pending");
+    item.classList.add("is-failed");
+    status.textContent = `发送失败：${error.message}`;
+    if (error.status === 403 || error.status === 404) return;
+    const retry = el("button", "bubble__retry", "重试");
+    retry.type = "button";
+    retry.addEventListener("click", () => sendReply(handoffId, text, item));
+    meta.append(retry);
+  }
+}
+
+els.replyForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = els.replyInput.value.trim();
+  if (!text || !state.selected) return;
+  els.replyInput.value = "";
+  state.drafts.delete(state.selected);
+  sendReply(state.selected, text);
+});
+
+els.replyInput.addEventListener("keydown", (event) => {
+  // Enter sends; Shift+Enter is a new line; Enter that confirms an IME candidate is left alone.
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+    event.preventDefault();
+    els.replyForm.requestSubmit();
+  }
+});
+
+// ---- closing ---------------------------------------------------------------------------------
+
+els.closeButton.addEventListener("click", () => {
+  if (!state.selected) return;
+  els.closeForm.reset();
+  els.closeError.hidden = true;
+  els.closeConfirm.disabled = false;
+  els.closeDialog.showModal();
+  els.closeForm.querySelector("input[name=resolution]:checked").focus();
+});
+
+els.closeCancel.addEventListener("click", () => els.closeDialog.close());
+
+els.closeForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const handoffId = state.selected;
+  if (!handoffId) { els.closeDialog.close(); return; }
+  const resolution = new FormData(els.closeForm).get("resolution") || "resolved";
+  els.closeConfirm.disabled = true;
+  try {
+    await api(handoffPath(handoffId, "/close"), { method: "POST", body: { resolution } });
+    els.closeDialog.close();
+    dropConversation(handoffId, `会话已结束（${RESOLUTIONS[resolution]}），已请客户评价`);
+  } catch (error) {
+    if (error.code === "not_open" || error.status === 404) {
+      els.closeDialog.close();
+      dropConversation(handoffId, error.message);
+    } else if (error.status !== 401) {
+      els.closeError.textContent = error.message;
+      els.closeError.hidden = false;
+    }
+  } finally {
+    els.closeConfirm.disabled = false;
+    refreshQueue();
+  }
+});
+
+// ---- live updates: WebSocket with heartbeat, reconnecting by itself --------------------------
+
+function setConnection(text, kind) {
+  els.conn.textContent = text;
+  els.conn.classList.toggle("is-online", kind === "online");
+  els.conn.classList.toggle("is-down", kind === "down");
+}
+
+function connectSocket() {
+  clearTimeout(state.reconnectTimer);
+  if (!state.agent) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/api/agent/ws`);
+  state.socket = socket;
+  setConnection("连接中…", "");
+  socket.onopen = () => {
+    if (state.socket !== socket) return;
+    const reconnected = state.attempt > 0;
+    state.attempt = 0;
+    setConnection("在线", "online");
+    heartbeat();
+    refreshQueue();
+    // Customer messages sent while the line was down did not come over it: reload the open
+    // conversation (unless a reply of ours is still in flight or failed, to keep it on screen).
+    if (reconnected && state.selected && !state.loading
+        && !els.transcript.querySelector(".bubble.is-pending, .bubble.is-failed")) {
+      loadConversation(state.selected);
+    }
+  };
+  socket.onmessage = (event) => {
+    if (state.socket !== socket) return;
+    let frame;
+    try { frame = JSON.parse(event.data); } catch { return; }
+    onFrame(frame);
+  };
+  socket.onclose = async (event) => {
+    if (state.socket !== socket) return;
+    state.socket = null;
+    if (!state.agent) return;
+    if (event.code === 4401) { sessionEnded(); return; }
+    const wait = Math.min(15000, 1000 * 2 ** state.attempt);
+    state.attempt += 1;
+    setConnection(`连接已断开，${Math.round(wait / 1000)} 秒后重连…`, "down");
+    state.reconnectTimer = setTimeout(async () => {
+      if (!state.agent || state.socket) return;
+      // A refused handshake looks like a dropped line: check the session before retrying.
+      try { await api("/api/agent/me"); } catch (error) { if (error.status === 401 || !state.agent) return; }
+      if (state.agent && !state.socket) connectSocket();
+    }, wait);
+  };
+}
+
+function heartbeat() {
+  const socket = state.socket;
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "heartbeat" }));
+}
+
+function onFrame(frame) {
+  if (frame.type === "queue") { refreshQueue(); return; }
+  if (frame.type !== "message" || typeof frame.text !== "string") return;
+  const handoffId = frame.handoff_id;
+  if (handoffId && handoffId === state.selected) {
+    if (state.loading) state.buffered.push(frame);
+    else appendBubble("customer", frame.text, parseWhen(frame.created_at) || new Date(now()));
+    if (document.hidden) { state.unread.set(handoffId, (state.unread.get(handoffId) || 0) + 1); renderMine(); }
+    return;
+  }
+  state.unread.set(handoffId, (state.unread.get(handoffId) || 0) + 1);
+  const handoff = state.mine.find((h) => h.handoff_id === handoffId);
+  if (handoff) toast(`客户 ${customerLabel(handoff)} 发来新消息`);
+  else refreshQueue();
+  renderMine();
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden || !state.agent) return;
+  if (state.selected) { state.unread.delete(state.selected); renderMine(); }
+  refreshQueue();
+});
+
+// ---- keyboard ---------------------------------------------------------------------------------
+
+document.addEventListener("keydown", (event) => {
+  if (!state.agent || !event.altKey || event.ctrlKey || event.metaKey || els.closeDialog.open) return;
+  if (event.code === "KeyN") { event.preventDefault(); claimNext(); return; }
+  const digit = /^Digit([1-9])$/.exec(event.code);
+  if (digit) {
+    const handoff = state.mine[Number(digit[1]) - 1];
+    if (handoff) { event.preventDefault(); selectConversation(handoff.handoff_id); }
+  }
+});
+
+// ---- start: a valid session cookie skips the login form ---------------------------------------
+
+(async () => {
+  try {
+    const { agent } = await api("/api/agent/me", { expectLogin: true });
+    startDesk(agent);
+  } catch (error) {
+    showLogin(error.status === 401 ? "" : error.message);
+  }
+})();
