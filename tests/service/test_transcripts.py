@@ -66,3 +66,34 @@ def test_a_failed_batch_stores_nothing(store):
     with pytest.raises(IntegrityError):
         store.record(good, bad)
     assert store.conversation("app:C0004") == []
+
+
+def test_handoff_records_tickets_notes_ratings_and_agents(store):
+    """The handoff side's tables live in the same database (SQLite or PostgreSQL)."""
+    from datetime import datetime, timedelta
+
+    from handoff.agents import AgentDirectory
+    from handoff.records import HandoffRecords, HandoffRow, TicketRow
+
+    records = HandoffRecords(store.engine)
+    now = datetime.now(timezone.utc)
+    records.create(HandoffRow(id="H1", conversation_id="app:C1", channel="app", customer_id="C1",
+                              reason="complaint", skill_group="quality", tier="vip",
+                              status="waiting", summary="诉求：……", created_at=now))
+    records.add_note("H1", "A1", "客户很着急")
+    records.finish("H1", "closed", "resolved")
+    records.rate("H1", "app:C1", 4)
+    records.rate("H1", "app:C1", 1)  # the first answer counts
+    [row] = records.of_conversation("app:C1")
+    assert (row.status, row.resolution, row.summary) == ("closed", "resolved", "诉求：……")
+    assert records.rating("H1") == 4 and [n.text for n in records.notes("H1")] == ["客户很着急"]
+    records.open_ticket(TicketRow(id="T1", conversation_id="app:C2", channel="app",
+                                  customer_id="C2", skill_group="general", tier="regular",
+                                  reason="customer_request", status="open",
+                                  due_at=now + timedelta(hours=8), created_at=now))
+    records.ticket_answered("T1")
+    assert records.ticket("T1").status == "answered" and records.ticket("T1").first_response_at
+    agents = AgentDirectory(store.engine)
+    agents.add("wang", "小王", "agent", ["general"], 2, "secret-password")
+    assert agents.authenticate("wang", "secret-password").name == "小王"
+    assert agents.authenticate("wang", "wrong") is None
