@@ -49,7 +49,8 @@ run: install train  ## start Redis (if needed), Rasa, actions, demo shop and the
 validate: train  ## Rasa's own consistency check of domain, data and stories
 	@$(RASA_VENV)/bin/rasa data validate --domain domain.yml --data nlu_data --config config.yml --fail-on-warnings
 
-bench: train  ## figures on this machine (not pass/fail): channel throughput, handoff summary ROUGE
+bench: train  ## figures on this machine (not pass/fail): NLU latency, summary ROUGE, channels, handoff
+	@$(RASA_VENV)/bin/python -m bench.nlu
 	@$(VENV)/bin/python -m bench.summary
 	@$(VENV)/bin/python -m bench.channels
 
