@@ -58,7 +58,7 @@ class ServiceHours:
 
     @property
     def label(self) -> str:
-        return f"{self.opens:%H:%M}–{self.closes:%H:%M}"
+        return "全天" if self.opens == self.closes else f"{self.opens:%H:%M}–{self.closes:%H:%M}"
 
 
 def _summary_text(transcript: Sequence[Any], latest: str, reason: str) -> str:
