@@ -26,16 +26,22 @@ def free_port() -> int:
 
 
 def wait_until(predicate, timeout: float, what: str, process: Optional[subprocess.Popen] = None,
-               log: Optional[Path] = None) -> None:
-    """Poll ``predicate`` until true; fail with the process log if it dies or time runs out."""
+               log: Optional[Path] = None, every: float = 0.2):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it gives something true, and return that; fail with the process
+    log if it dies, or when time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"{what} exited with {process.returncode}:\n{_tail(log)}")
-        if predicate():
-            return
-        time.sleep(0.2)
+        if value := predicate():
+            return value
+        time.sleep(every)
     raise TimeoutError(f"{what} not ready after {timeout:.0f}s:\n{_tail(log)}")
+
+
+def eventually(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    """What ``predicate`` gives once it is true (a short poll, for what a test just caused)."""
+    return wait_until(predicate, timeout, "the expected outcome", every=0.05)
 
 
 def http_ok(url: str) -> bool:

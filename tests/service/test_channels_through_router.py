@@ -19,18 +19,12 @@ from service.settings import Settings
 from tests.service.telegram.updates import SECRET, TOKEN, callback, message, post
 from tests.service.wechat.helpers import APP_ID, APP_SECRET, passive_content, signed_query, text_xml
 from tests.service.wechat.helpers import TOKEN as WECHAT_TOKEN
-from tests.stand_ins.rasa_webhook import rasa_stand_in
 from tests.stand_ins.serving import serve
 from tests.stand_ins.telegram_api import TelegramStandIn
 from tests.stand_ins.wechat_api import WeChatApiState, serving
+from tests.support import eventually
 
 APP_SECRET_FOR_TESTS = "s" * 40
-
-
-@pytest.fixture
-def rasa():
-    with rasa_stand_in() as stand_in:
-        yield stand_in
 
 
 @pytest.fixture
@@ -73,14 +67,6 @@ def service(fresh_redis_url, tmp_path, rasa, telegram_api, wechat_api, demo_shop
 def wechat_post(client: TestClient, xml: str):
     return client.post("/webhooks/wechat", params=signed_query(), content=xml.encode(),
                        headers={"Content-Type": "text/xml"})
-
-
-def eventually(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)
-    return value
 
 
 def test_a_telegram_update_retried_three_times_is_answered_once(service, rasa, telegram_api):

@@ -13,15 +13,9 @@ from handoff.console_api import COOKIE
 from handoff.records import HandoffRecords
 from service.app import create_app
 from service.settings import Settings
-from tests.stand_ins.rasa_webhook import rasa_stand_in
+from tests.support import eventually
 
 SECRET = "c" * 40
-
-
-@pytest.fixture
-def rasa():
-    with rasa_stand_in() as stand_in:
-        yield stand_in
 
 
 @pytest.fixture
@@ -55,14 +49,6 @@ def outbox(client: TestClient, customer: str) -> list[str]:
     token = app_auth.sign(customer, SECRET, 600)
     frames = client.get("/api/app/outbox", headers={"Authorization": f"Bearer {token}"}).json()
     return [reply["text"] for frame in frames for reply in frame["replies"]]
-
-
-def eventually(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)
-    return value
 
 
 def console_routes(client: TestClient) -> list[tuple[str, str]]:

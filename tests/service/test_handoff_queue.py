@@ -5,16 +5,8 @@ import asyncio
 import time
 
 import pytest
-from redis.asyncio import Redis
 
 from handoff.queue import HandoffQueue
-
-
-@pytest.fixture
-async def redis(fresh_redis_url):
-    client = Redis.from_url(fresh_redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from channels.partitions import DEAD_LETTERS, GROUP, PartitionWorkers
 from channels.rasa_client import RasaClient
 from channels.router import ConversationRouter, inbound_from
 from handoff.transcripts import TranscriptStore
-from tests.stand_ins.rasa_webhook import rasa_stand_in
 from tests.support import free_port
 
 
@@ -31,19 +30,6 @@ class RecordingSender:
             self.fail_times -= 1
             raise DeliveryFailed("channel says try later")
         self.delivered.append((inbound.message_id, [r["text"] for r in replies]))
-
-
-@pytest.fixture
-def rasa():
-    with rasa_stand_in() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-async def redis(fresh_redis_url):
-    client = Redis.from_url(fresh_redis_url)
-    yield client
-    await client.aclose()
 
 
 def make_router(redis, rasa, tmp_path, sender=None) -> ConversationRouter:
