@@ -27,6 +27,11 @@ from handoff.queue import SKILL_GROUPS
 from service.errors import ApiError
 
 COOKIE = "xs_agent"
+# Password guessing: after this many failures for one account, or from one address (a whole
+# call centre may share one), further logins wait.
+LOGIN_FAILURES_PER_ACCOUNT = 5
+LOGIN_FAILURES_PER_ADDRESS = 50
+LOGIN_LOCK_SECONDS = 15 * 60
 QUEUE_ROLES = ("agent", "supervisor")
 router = APIRouter(prefix="/api/agent", tags=["agent console"])
 log = logging.getLogger(__name__)
@@ -87,12 +92,22 @@ CurrentAgent = Annotated[Agent, Depends(current_agent)]
 Desk = Annotated[HandoffDesk, Depends(_desk)]
 
 
-@router.post("/login", summary="Log in; sets the session cookie")
+@router.post("/login", summary="Log in; sets the session cookie", responses={401: {}, 429: {}})
 async def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+    redis = request.app.state.redis
+    client = request.client.host if request.client else "unknown"
+    counters = [f"xs:login-failures:user:{body.username}", f"xs:login-failures:ip:{client}"]
+    account, address = (int(value or 0) for value in await redis.mget(counters))
+    if account >= LOGIN_FAILURES_PER_ACCOUNT or address >= LOGIN_FAILURES_PER_ADDRESS:
+        raise ApiError(429, "too_many_attempts", "登录失败次数过多，请 15 分钟后再试")
     directory: AgentDirectory = request.app.state.agents
     agent = await to_thread.run_sync(directory.authenticate, body.username, body.password)
     if agent is None:
+        for key in counters:
+            await redis.incr(key)
+            await redis.expire(key, LOGIN_LOCK_SECONDS)
         raise ApiError(401, "bad_credentials", "用户名或密码错误")
+    await redis.delete(counters[0])
     session_id = await request.app.state.sessions.open(agent)
     if agent.role in QUEUE_ROLES:
         await request.app.state.desk.queue.set_online(agent.id, list(agent.groups), True)

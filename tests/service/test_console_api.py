@@ -248,3 +248,13 @@ def test_the_supervisor_sees_queues_load_and_overdue_tickets(client):
     assert view["groups"]["returns"]["longest_wait_seconds"] >= 0
     assert sum(view["agents"].values()) == 1
     assert view["tickets"] == {"open": 1, "overdue": 0}
+
+
+def test_password_guessing_is_stopped(client):
+    for _ in range(5):
+        assert login(client, "agent1", "guess").status_code == 401
+    locked = login(client)  # even the right password waits now
+    assert locked.status_code == 429 and "15 分钟" in locked.json()["error"]["message"]
+    Redis.from_url(client.app.state.settings.redis_url).delete(
+        "xs:login-failures:user:agent1", "xs:login-failures:ip:testclient")
+    assert login(client).status_code == 200
