@@ -1,7 +1,9 @@
-// Agent console: log in, watch the live queue, claim a customer, talk, close with a resolution.
-// Talks to /api/agent (session cookie) and its WebSocket (live queue and customer messages; the
-// page's heartbeat keeps the agent's leases). Everything that comes from a customer or the server
-// is put on the page as text (textContent), never parsed as HTML.
+// Agent console: log in, watch the live queue, claim a customer, talk (with canned replies), keep
+// internal notes, transfer to another group or close with a resolution; answer tickets; supervisors
+// also see every queue's load. Talks to /api/agent (session cookie) and its WebSocket (live queue
+// and customer messages; the page's heartbeat keeps the agent's leases). Everything that comes from
+// a customer, another agent or the server is put on the page as text (textContent), never parsed
+// as HTML.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -18,6 +20,19 @@ const els = {
   summary: $("summary"), info: $("handoff-info"),
   closeDialog: $("close-dialog"), closeForm: $("close-form"), closeCancel: $("close-cancel"),
   closeConfirm: $("close-confirm"), closeError: $("close-error"), toast: $("toast"),
+  tabs: $("tabs"), tabDesk: $("tab-desk"), tabTickets: $("tab-tickets"), tabSupervisor: $("tab-supervisor"),
+  supervisorTab: $("tab-btn-supervisor"), ticketsBadge: $("tickets-badge"),
+  tickets: $("tickets"), ticketsCount: $("tickets-count"), ticketsEmpty: $("tickets-empty"),
+  ticketsRefresh: $("tickets-refresh"),
+  svGroups: $("sv-groups"), svAgents: $("sv-agents"), svTickets: $("sv-tickets"), svUpdated: $("sv-updated"),
+  svError: $("sv-error"),
+  canned: $("canned"), cannedSearch: $("canned-search"), cannedList: $("canned-list"), cannedEmpty: $("canned-empty"),
+  cannedOpen: $("canned-open"),
+  notesPanel: $("notes-panel"), notes: $("notes"), notesEmpty: $("notes-empty"), notesCount: $("notes-count"),
+  noteForm: $("note-form"), noteInput: $("note-input"), noteError: $("note-error"), noteAdd: $("note-add"),
+  transferButton: $("transfer-conversation"), transferDialog: $("transfer-dialog"), transferForm: $("transfer-form"),
+  transferNote: $("transfer-note"), transferError: $("transfer-error"), transferCancel: $("transfer-cancel"),
+  transferConfirm: $("transfer-confirm"),
 };
 
 const GROUPS = { logistics: "物流", returns: "退换货", quality: "质量", general: "综合" };
@@ -29,12 +44,18 @@ const CHANNELS = { app: "App", web: "网页", wechat: "微信", telegram: "Teleg
 const ROLES = { agent: "客服", supervisor: "主管", editor: "内容编辑" };
 const RESOLUTIONS = { resolved: "已解决", ticket: "转工单", no_response: "客户无响应" };
 const AUTHORS = { customer: "客户", bot: "机器人", agent: "客服" };
+const TICKET_STATUS = { open: "待回复", answered: "已回复" };
+const WINDOW_CLOSED = "微信 48 小时窗口已关闭，无法发送";
 const ERROR_TEXT = {
   bad_credentials: "用户名或密码错误", unauthorized: "请先登录", taken: "该客户已被其他客服接入",
   full: "您接待的会话已达上限，请先结束一个会话", empty: "暂时没有排队的客户", not_yours: "这个会话不属于您",
   not_found: "没有找到这个会话", not_open: "这个会话已经结束了", network: "网络异常，请检查网络后重试",
+  window_closed: "客户超过 48 小时没有发消息，微信不允许再主动发送，请改用电话或短信联系",
+  not_deliverable: "无法把消息发到客户的渠道",
 };
 const QUEUE_POLL_MS = 5000;
+const TICKETS_POLL_MS = 15000;
+const SUPERVISOR_POLL_MS = 5000;
 const HEARTBEAT_MS = 10000;
 const TITLE = document.title;
 
@@ -43,6 +64,10 @@ const state = {
   socket: null, attempt: 0, reconnectTimer: null, heartbeatTimer: null, pollTimer: null, tickTimer: null,
   refreshing: false, refreshAgain: false, queueSeq: 0, selectSeq: 0,
   unread: new Map(), drafts: new Map(), clockOffset: 0, toastTimer: null,
+  tab: "desk", tickets: [], ticketCards: new Map(), ticketsTimer: null, ticketsSeq: 0,
+  supervisorTimer: null, supervisorSeq: 0,
+  canned: [], cannedActive: -1, cannedSeq: 0, cannedTimer: null, cannedLoading: null,
+  noteDrafts: new Map(), noteBusy: false,
 };
 
 // ---- small helpers ---------------------------------------------------------------------------
@@ -153,6 +178,11 @@ async function api(path, { method = "GET", body, expectLogin = false } = {}) {
 }
 
 const handoffPath = (id, rest = "") => `/api/agent/handoffs/${encodeURIComponent(id)}${rest}`;
+const ticketReplyPath = (id) => `/api/agent/tickets/${encodeURIComponent(id)}/reply`;
+const isSupervisor = () => Boolean(state.agent && state.agent.role === "supervisor");
+
+// Enter sends; Shift+Enter is a new line; Enter that confirms an IME candidate is left alone.
+const isSendKey = (event) => event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229;
 
 // ---- login and logout ------------------------------------------------------------------------
 
@@ -208,12 +238,17 @@ function startDesk(agent) {
   els.agentRole.textContent = label(ROLES, agent.role);
   els.loginView.hidden = true;
   els.appView.hidden = false;
+  els.supervisorTab.hidden = !isSupervisor();
   showConversation(null);
+  showTab("desk");
   renderQueue();
   renderMine();
+  renderTickets();
   refreshQueue();
+  refreshTickets();
   connectSocket();
   state.pollTimer = setInterval(refreshQueue, QUEUE_POLL_MS);
+  state.ticketsTimer = setInterval(refreshTickets, TICKETS_POLL_MS);
   state.heartbeatTimer = setInterval(heartbeat, HEARTBEAT_MS);
   state.tickTimer = setInterval(tick, 1000);
 }
@@ -223,6 +258,8 @@ function stopDesk() {
   clearInterval(state.pollTimer);
   clearInterval(state.heartbeatTimer);
   clearInterval(state.tickTimer);
+  clearInterval(state.ticketsTimer);
+  clearInterval(state.supervisorTimer);
   clearTimeout(state.reconnectTimer);
   if (state.socket) {
     const socket = state.socket;
@@ -231,11 +268,22 @@ function stopDesk() {
     socket.close();
   }
   if (els.closeDialog.open) els.closeDialog.close();
-  Object.assign(state, { waiting: [], mine: [], selected: null, detail: null, buffered: [], attempt: 0 });
+  if (els.transferDialog.open) els.transferDialog.close();
+  closeCanned(false);
+  Object.assign(state, { waiting: [], mine: [], selected: null, detail: null, buffered: [], attempt: 0,
+    tickets: [], tab: "desk" });
   state.unread.clear();
   state.drafts.clear();
+  state.noteDrafts.clear();
+  state.ticketCards.clear();
+  els.tickets.replaceChildren();
+  els.svGroups.replaceChildren();
+  els.svAgents.replaceChildren();
+  els.svTickets.replaceChildren();
+  els.supervisorTab.hidden = true;
   els.transcript.replaceChildren();
   els.replyInput.value = "";
+  els.noteInput.value = "";
 }
 
 function capacityText() {
@@ -290,6 +338,7 @@ function updateWait(span) {
 
 function tick() {
   document.querySelectorAll(".wait[data-since]").forEach(updateWait);
+  document.querySelectorAll(".due[data-due]").forEach(updateDue);
 }
 
 function tierBadge(tier) {
@@ -434,24 +483,35 @@ els.claimNext.addEventListener("click", claimNext);
 function showConversation(handoff) {
   els.empty.hidden = Boolean(handoff);
   els.conversation.hidden = !handoff;
+  els.notesPanel.hidden = !handoff;
   if (!handoff) {
+    closeCanned(false);
     els.summary.textContent = "打开会话后在这里查看转接摘要";
     els.summary.classList.add("summary--empty");
     els.info.replaceChildren();
+    renderNotes([]);
+    els.noteInput.value = "";
+    els.noteError.hidden = true;
   }
 }
 
 function saveDraft() {
-  if (state.selected) state.drafts.set(state.selected, els.replyInput.value);
+  if (!state.selected) return;
+  state.drafts.set(state.selected, els.replyInput.value);
+  state.noteDrafts.set(state.selected, els.noteInput.value);
 }
 
 async function selectConversation(handoffId) {
   if (handoffId !== state.selected) {
     saveDraft();
+    closeCanned(false);
     state.selected = handoffId;
     state.detail = null;
     els.replyInput.value = state.drafts.get(handoffId) || "";
+    els.noteInput.value = state.noteDrafts.get(handoffId) || "";
+    els.noteError.hidden = true;
     els.transcript.replaceChildren(el("li", "divider", "加载中…"));
+    renderNotes(null);
   }
   state.unread.delete(handoffId);
   renderMine();
@@ -502,6 +562,7 @@ function renderConversation(data) {
   els.summary.textContent = summary || "暂无摘要";
   els.summary.classList.toggle("summary--empty", !summary);
   renderInfo(handoff);
+  renderNotes(data.notes || []);
 
   const enqueued = parseWhen(handoff.enqueued_at);
   const claimedAt = parseWhen(handoff.claimed_at);
@@ -579,11 +640,13 @@ function dropConversation(handoffId, message) {
   state.mine = state.mine.filter((h) => h.handoff_id !== handoffId);
   state.unread.delete(handoffId);
   state.drafts.delete(handoffId);
+  state.noteDrafts.delete(handoffId);
   if (state.selected === handoffId) {
     state.selected = null;
     state.detail = null;
     els.transcript.replaceChildren();
     els.replyInput.value = "";
+    if (els.transferDialog.open) els.transferDialog.close();
     showConversation(null);
   }
   renderMine();
@@ -626,10 +689,16 @@ els.replyForm.addEventListener("submit", (event) => {
 });
 
 els.replyInput.addEventListener("keydown", (event) => {
-  // Enter sends; Shift+Enter is a new line; Enter that confirms an IME candidate is left alone.
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+  if (isSendKey(event)) {
     event.preventDefault();
     els.replyForm.requestSubmit();
+    return;
+  }
+  // "/" at the start of an empty reply box opens the canned replies instead of being typed.
+  if (event.key === "/" && !els.replyInput.value && !event.altKey && !event.ctrlKey && !event.metaKey
+      && !event.isComposing) {
+    event.preventDefault();
+    openCanned();
   }
 });
 
@@ -637,6 +706,7 @@ els.replyInput.addEventListener("keydown", (event) => {
 
 els.closeButton.addEventListener("click", () => {
   if (!state.selected) return;
+  closeCanned(false);
   els.closeForm.reset();
   els.closeError.hidden = true;
   els.closeConfirm.disabled = false;
@@ -669,6 +739,539 @@ els.closeForm.addEventListener("submit", async (event) => {
     refreshQueue();
   }
 });
+
+// ---- canned replies: search, then click or Enter puts the text in the reply box (not sent) ----
+
+function openCanned() {
+  if (!state.selected || els.conversation.hidden) return;
+  els.canned.hidden = false;
+  els.cannedOpen.setAttribute("aria-expanded", "true");
+  els.cannedSearch.value = "";
+  searchCanned("");
+  els.cannedSearch.focus();
+}
+
+function closeCanned(focusReply = true) {
+  if (els.canned.hidden) return;
+  els.canned.hidden = true;
+  els.cannedOpen.setAttribute("aria-expanded", "false");
+  clearTimeout(state.cannedTimer);
+  state.cannedTimer = null;
+  state.cannedSeq += 1; // answers still on their way are dropped
+  if (focusReply && !els.conversation.hidden) els.replyInput.focus();
+}
+
+function searchCanned(query) {
+  const seq = ++state.cannedSeq;
+  const run = (async () => {
+    try {
+      const items = await api(`/api/agent/canned-replies?q=${encodeURIComponent(query.trim())}`);
+      if (seq !== state.cannedSeq) return;
+      state.canned = Array.isArray(items) ? items.filter((item) => item && typeof item.text === "string") : [];
+      renderCanned(query, "");
+    } catch (error) {
+      if (seq !== state.cannedSeq) return;
+      state.canned = [];
+      renderCanned(query, error.status === 401 ? "" : error.message);
+    }
+  })();
+  state.cannedLoading = run;
+  return run;
+}
+
+function renderCanned(query, failure) {
+  els.cannedList.replaceChildren(...state.canned.map((item, index) => {
+    const option = el("li", "canned__item");
+    option.id = `canned-option-${index}`;
+    option.setAttribute("role", "option");
+    option.title = item.text;
+    option.append(el("span", "canned__title", item.title), el("span", "canned__text", item.text));
+    option.addEventListener("mousedown", (event) => event.preventDefault()); // keep the search focused
+    option.addEventListener("click", () => insertCanned(item));
+    return option;
+  }));
+  const words = query.trim();
+  els.cannedEmpty.textContent = failure ? `快捷回复加载失败：${failure}`
+    : words ? `没有找到与“${words}”匹配的快捷回复` : "还没有快捷回复";
+  els.cannedEmpty.hidden = state.canned.length > 0 && !failure;
+  setCannedActive(state.canned.length ? 0 : -1);
+}
+
+function setCannedActive(index) {
+  state.cannedActive = index;
+  els.cannedList.querySelectorAll(".canned__item").forEach((option, i) => {
+    option.classList.toggle("is-active", i === index);
+    option.setAttribute("aria-selected", String(i === index));
+    if (i === index) option.scrollIntoView({ block: "nearest" });
+  });
+  if (index >= 0) els.cannedSearch.setAttribute("aria-activedescendant", `canned-option-${index}`);
+  else els.cannedSearch.removeAttribute("aria-activedescendant");
+}
+
+// Puts the text where the reply box's cursor was (replacing a selection), within its 2000 characters.
+function insertCanned(item) {
+  const input = els.replyInput;
+  const start = input.selectionStart ?? input.value.length;
+  const end = input.selectionEnd ?? start;
+  const room = Math.max(0, input.maxLength - (input.value.length - (end - start)));
+  const text = item.text.slice(0, room);
+  closeCanned(true);
+  input.setRangeText(text, start, end, "end");
+  if (text.length < item.text.length) toast("回复不能超过 2000 字，快捷回复已截断", true);
+}
+
+els.cannedOpen.addEventListener("click", () => {
+  if (els.canned.hidden) openCanned();
+  else closeCanned(true);
+});
+
+els.cannedSearch.addEventListener("input", () => {
+  clearTimeout(state.cannedTimer);
+  state.cannedTimer = setTimeout(() => {
+    state.cannedTimer = null;
+    searchCanned(els.cannedSearch.value);
+  }, 150);
+});
+
+els.cannedSearch.addEventListener("keydown", async (event) => {
+  const count = state.canned.length;
+  if (event.key === "Escape") {
+    event.preventDefault();
+    closeCanned(true);
+  } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    if (count) setCannedActive((state.cannedActive + (event.key === "ArrowDown" ? 1 : -1) + count) % count);
+  } else if (event.key === "Enter" && !event.isComposing && event.keyCode !== 229) {
+    event.preventDefault();
+    // Typed faster than the search: finish it first, then insert what it found.
+    if (state.cannedTimer) {
+      clearTimeout(state.cannedTimer);
+      state.cannedTimer = null;
+      await searchCanned(els.cannedSearch.value);
+    } else if (state.cannedLoading) {
+      await state.cannedLoading;
+    }
+    const item = state.canned[state.cannedActive];
+    if (item && !els.canned.hidden) insertCanned(item);
+  }
+});
+
+document.addEventListener("mousedown", (event) => {
+  if (!els.canned.hidden && !els.canned.contains(event.target) && !els.cannedOpen.contains(event.target)) {
+    closeCanned(false);
+  }
+});
+
+// ---- internal notes: agents only, never sent to the customer ----------------------------------
+
+// `null` while the conversation loads.
+function renderNotes(notes) {
+  if (notes === null) {
+    els.notes.replaceChildren();
+    els.notesCount.textContent = "";
+    els.notesEmpty.textContent = "加载中…";
+    els.notesEmpty.hidden = false;
+    return;
+  }
+  const list = Array.isArray(notes) ? notes : [];
+  els.notesCount.textContent = list.length ? `(${list.length})` : "";
+  els.notesEmpty.textContent = "暂无备注";
+  els.notesEmpty.hidden = list.length > 0;
+  els.notes.replaceChildren(...list.map((note) => {
+    const item = el("li", "note");
+    const when = parseWhen(note.created_at);
+    const time = el("time", "", formatTime(when));
+    if (when) time.dateTime = when.toISOString();
+    const meta = el("div", "note__meta");
+    meta.append(el("span", "note__author", noteAuthor(note.agent_id)), time);
+    item.append(meta, el("div", "note__text", note.text));
+    return item;
+  }));
+}
+
+function noteAuthor(agentId) {
+  if (state.agent && agentId === state.agent.id) return `${state.agent.name || agentId}（我）`;
+  return agentId || "客服";
+}
+
+async function reloadNotes(handoffId, added) {
+  try {
+    const data = await api(handoffPath(handoffId));
+    if (state.selected !== handoffId) return;
+    if (state.detail) state.detail.notes = data.notes || [];
+    renderNotes(data.notes || []);
+  } catch {
+    if (state.selected !== handoffId || !state.detail) return;
+    state.detail.notes = [...(state.detail.notes || []), added];
+    renderNotes(state.detail.notes);
+  }
+}
+
+els.noteForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const handoffId = state.selected;
+  const text = els.noteInput.value.trim();
+  if (!handoffId || !text || state.noteBusy) return;
+  state.noteBusy = true;
+  els.noteAdd.disabled = true;
+  els.noteInput.readOnly = true;
+  els.noteError.hidden = true;
+  try {
+    await api(handoffPath(handoffId, "/notes"), { method: "POST", body: { text } });
+    state.noteDrafts.delete(handoffId);
+    if (state.selected === handoffId) els.noteInput.value = "";
+    await reloadNotes(handoffId, { agent_id: state.agent && state.agent.id, text,
+      created_at: new Date(now()).toISOString() });
+    toast("内部备注已保存（客户看不到）");
+  } catch (error) {
+    if (error.status === 401 || state.selected !== handoffId) return;
+    els.noteError.textContent = `备注未保存：${error.message}`;
+    els.noteError.hidden = false;
+    if (error.status === 403 || error.status === 404) loadConversation(handoffId);
+  } finally {
+    state.noteBusy = false;
+    els.noteAdd.disabled = false;
+    els.noteInput.readOnly = false;
+  }
+});
+
+els.noteInput.addEventListener("keydown", (event) => {
+  if (isSendKey(event)) {
+    event.preventDefault();
+    els.noteForm.requestSubmit();
+  }
+});
+
+// ---- transfer to another group ----------------------------------------------------------------
+
+els.transferButton.addEventListener("click", () => {
+  if (!state.selected) return;
+  const handoff = (state.detail && state.detail.handoff)
+    || state.mine.find((h) => h.handoff_id === state.selected) || {};
+  closeCanned(false);
+  els.transferForm.reset();
+  els.transferError.hidden = true;
+  els.transferConfirm.disabled = false;
+  const radios = [...els.transferForm.querySelectorAll("input[name=group]")];
+  for (const radio of radios) {
+    radio.closest(".choice").querySelector(".choice__current").hidden = radio.value !== handoff.group;
+  }
+  els.transferDialog.showModal();
+  (radios.find((radio) => radio.value !== handoff.group) || radios[0]).focus();
+});
+
+els.transferCancel.addEventListener("click", () => els.transferDialog.close());
+
+els.transferForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const handoffId = state.selected;
+  if (!handoffId) { els.transferDialog.close(); return; }
+  const group = new FormData(els.transferForm).get("group");
+  if (!group) {
+    els.transferError.textContent = "请选择要转给的技能组";
+    els.transferError.hidden = false;
+    return;
+  }
+  const note = els.transferNote.value.trim();
+  els.transferConfirm.disabled = true;
+  try {
+    await api(handoffPath(handoffId, "/transfer"), { method: "POST", body: { group, note } });
+    els.transferDialog.close();
+    dropConversation(handoffId, `已转接到${label(GROUPS, group)}组，客户排在该组最前面`);
+  } catch (error) {
+    if (error.code === "not_open" || error.status === 403 || error.status === 404) {
+      els.transferDialog.close();
+      dropConversation(handoffId, error.message);
+    } else if (error.status !== 401) {
+      els.transferError.textContent = error.message;
+      els.transferError.hidden = false;
+    }
+  } finally {
+    els.transferConfirm.disabled = false;
+    refreshQueue();
+  }
+});
+
+// ---- sidebar tabs: 会话 / 工单 / 主管视图 -------------------------------------------------------
+
+function showTab(name, focus = false) {
+  const tab = name === "supervisor" && !isSupervisor() ? "desk" : name;
+  state.tab = tab;
+  for (const button of els.tabs.querySelectorAll(".tab")) {
+    const active = button.dataset.tab === tab;
+    button.classList.toggle("is-active", active);
+    button.setAttribute("aria-selected", String(active));
+    button.tabIndex = active ? 0 : -1;
+    if (active && focus) button.focus();
+  }
+  els.tabDesk.hidden = tab !== "desk";
+  els.tabTickets.hidden = tab !== "tickets";
+  els.tabSupervisor.hidden = tab !== "supervisor";
+  clearInterval(state.supervisorTimer);
+  state.supervisorTimer = null;
+  if (!state.agent) return;
+  if (tab === "tickets") refreshTickets();
+  if (tab === "supervisor") {
+    refreshSupervisor();
+    state.supervisorTimer = setInterval(refreshSupervisor, SUPERVISOR_POLL_MS);
+  }
+}
+
+els.tabs.addEventListener("click", (event) => {
+  const button = event.target.closest(".tab");
+  if (button && state.agent && button.dataset.tab !== state.tab) showTab(button.dataset.tab);
+});
+
+els.tabs.addEventListener("keydown", (event) => {
+  const buttons = [...els.tabs.querySelectorAll(".tab")].filter((button) => !button.hidden);
+  const index = buttons.indexOf(document.activeElement);
+  if (index < 0) return;
+  const moves = { ArrowRight: index + 1, ArrowLeft: index - 1 + buttons.length, Home: 0, End: buttons.length - 1 };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  showTab(buttons[moves[event.key] % buttons.length].dataset.tab, true);
+});
+
+// ---- tickets: answered later, within their deadline; WeChat only within 48 hours ------------
+
+async function refreshTickets(announce = false) {
+  if (!state.agent) return;
+  const seq = ++state.ticketsSeq;
+  try {
+    const tickets = await api("/api/agent/tickets");
+    if (seq !== state.ticketsSeq || !state.agent) return;
+    state.tickets = Array.isArray(tickets) ? tickets : [];
+    renderTickets();
+  } catch (error) {
+    if (seq !== state.ticketsSeq || error.status === 401) return;
+    if (announce || state.tab === "tickets") toast(`工单刷新失败：${error.message}`, true);
+  }
+}
+
+function ticketLate(ticket) {
+  if (ticket.status === "answered") return false;
+  const due = parseWhen(ticket.due_at);
+  return Boolean(ticket.overdue) || Boolean(due && due.getTime() <= now());
+}
+
+function renderTickets() {
+  const tickets = state.tickets;
+  const late = tickets.filter(ticketLate).length;
+  els.ticketsCount.textContent = `(${tickets.length})`;
+  els.ticketsBadge.textContent = String(tickets.length);
+  els.ticketsBadge.hidden = !tickets.length;
+  els.ticketsBadge.classList.toggle("is-late", late > 0);
+  els.ticketsBadge.title = late ? `${late} 个工单已超时` : "";
+  els.ticketsEmpty.hidden = tickets.length > 0;
+  // Cards are kept and updated in place, so a refresh keeps what the agent is typing.
+  const active = document.activeElement;
+  const seen = new Set();
+  const nodes = tickets.map((ticket) => {
+    seen.add(ticket.ticket_id);
+    let card = state.ticketCards.get(ticket.ticket_id);
+    if (!card) {
+      card = ticketCard(ticket.ticket_id);
+      state.ticketCards.set(ticket.ticket_id, card);
+    }
+    updateTicketCard(card, ticket);
+    return card.node;
+  });
+  for (const [ticketId, card] of state.ticketCards) {
+    if (!seen.has(ticketId)) { card.node.remove(); state.ticketCards.delete(ticketId); }
+  }
+  nodes.forEach((node, index) => {
+    const current = els.tickets.children[index];
+    if (current !== node) els.tickets.insertBefore(node, current || null);
+  });
+  if (active && els.tickets.contains(active) && document.activeElement !== active) active.focus();
+}
+
+function ticketCard(ticketId) {
+  const node = el("article", "ticket");
+  node.dataset.ticket = ticketId;
+  const line = el("div", "ticket__line");
+  const card = {
+    node, ticket: null, busy: false,
+    tier: el("span", "tier"), who: el("span", "list__id"), channel: el("span", "channel"), due: el("span", "due"),
+    group: el("span", "ticket__group"), reason: el("span", "reason"), status: el("span", "ticket__status"),
+    windowNote: el("p", "ticket__window", WINDOW_CLOSED), input: el("textarea"), close: el("input"),
+    send: el("button", "btn btn--primary btn--small", "发送"), error: el("p", "ticket__error"),
+  };
+  line.append(card.tier, card.who, card.channel, card.due);
+  const sub = el("div", "ticket__sub");
+  sub.append(card.group, card.reason, card.status, el("span", "ticket__id", ticketId));
+  const form = el("form", "ticket__reply");
+  form.autocomplete = "off";
+  card.input.rows = 2;
+  card.input.maxLength = 2000;
+  card.input.setAttribute("aria-label", `回复工单 ${ticketId}`);
+  card.close.type = "checkbox";
+  const closeLabel = el("label", "ticket__close");
+  closeLabel.append(card.close, document.createTextNode("回复后关闭工单"));
+  card.send.type = "submit";
+  const actions = el("div", "ticket__actions");
+  actions.append(closeLabel, card.send);
+  card.error.setAttribute("role", "alert");
+  card.error.hidden = true;
+  form.append(card.input, actions, card.error);
+  node.append(line, sub, card.windowNote, form);
+  form.addEventListener("submit", (event) => { event.preventDefault(); replyTicket(card); });
+  card.input.addEventListener("keydown", (event) => {
+    if (isSendKey(event)) { event.preventDefault(); form.requestSubmit(); }
+  });
+  return card;
+}
+
+function updateTicketCard(card, ticket) {
+  card.ticket = ticket;
+  card.node.dataset.conversation = ticket.conversation_id || "";
+  card.tier.className = `tier tier--${TIERS[ticket.tier] ? ticket.tier : "regular"}`;
+  card.tier.textContent = label(TIERS, ticket.tier);
+  card.who.textContent = customerLabel(ticket);
+  card.who.title = ticket.conversation_id || "";
+  card.channel.textContent = label(CHANNELS, ticket.channel);
+  card.group.textContent = label(GROUPS, ticket.group);
+  card.reason.textContent = label(REASONS, ticket.reason);
+  card.status.textContent = label(TICKET_STATUS, ticket.status);
+  const due = parseWhen(ticket.due_at);
+  card.due.dataset.due = due ? String(due.getTime()) : "";
+  card.due.dataset.status = ticket.status || "";
+  card.due.dataset.overdue = ticket.overdue ? "1" : "";
+  card.due.title = due ? `回复截止 ${formatTime(due)}` : "";
+  updateDue(card.due);
+  const closed = ticket.window_open === false;
+  card.windowNote.hidden = !closed;
+  card.input.disabled = closed;
+  card.input.readOnly = card.busy;
+  card.input.placeholder = closed ? "无法在微信回复，请改用电话或短信联系客户" : "回复客户，Enter 发送，Shift+Enter 换行";
+  card.close.disabled = closed || card.busy;
+  card.send.disabled = closed || card.busy;
+  card.send.textContent = card.busy ? "发送中…" : "发送";
+  card.send.title = closed ? WINDOW_CLOSED : "";
+}
+
+// The countdown to the ticket's deadline, red once it has passed without an answer.
+function updateDue(span) {
+  const due = Number(span.dataset.due);
+  const card = span.closest(".ticket");
+  if (!due) { span.textContent = ""; return; }
+  const left = (due - now()) / 1000;
+  const answered = span.dataset.status === "answered";
+  const late = !answered && (left <= 0 || span.dataset.overdue === "1");
+  span.textContent = answered ? "已回复" : late ? `已超时 ${formatDuration(-left)}` : `剩余 ${formatDuration(left)}`;
+  span.classList.toggle("is-late", late);
+  span.classList.toggle("is-soon", !late && !answered && left < 15 * 60);
+  if (card) card.classList.toggle("is-overdue", late);
+}
+
+async function replyTicket(card) {
+  const ticket = card.ticket;
+  const text = card.input.value.trim();
+  if (!ticket || card.busy || !text) return;
+  if (ticket.window_open === false) {
+    card.error.textContent = WINDOW_CLOSED;
+    card.error.hidden = false;
+    return;
+  }
+  const close = card.close.checked;
+  card.busy = true;
+  card.error.hidden = true;
+  updateTicketCard(card, ticket);
+  try {
+    await api(ticketReplyPath(ticket.ticket_id), { method: "POST", body: { text, close } });
+    card.input.value = "";
+    card.close.checked = false;
+    if (close) state.tickets = state.tickets.filter((t) => t.ticket_id !== ticket.ticket_id);
+    else Object.assign(ticket, { status: "answered", overdue: false });
+    toast(close ? `已回复客户并关闭工单 ${ticket.ticket_id}` : `已回复客户（工单 ${ticket.ticket_id}）`);
+  } catch (error) {
+    if (error.status === 401) return;
+    if (error.code === "window_closed") ticket.window_open = false;
+    if (error.status === 404) toast(error.message, true);
+    card.error.textContent = error.message;
+    card.error.hidden = false;
+  } finally {
+    card.busy = false;
+    if (state.agent) {
+      renderTickets();
+      refreshTickets();
+    }
+  }
+}
+
+els.ticketsRefresh.addEventListener("click", () => refreshTickets(true));
+
+// ---- supervisor view: every group's queue, agents' load, tickets; every 5 s -----------------
+
+async function refreshSupervisor() {
+  if (!isSupervisor() || state.tab !== "supervisor") return;
+  const seq = ++state.supervisorSeq;
+  try {
+    const data = await api("/api/agent/supervisor");
+    if (seq !== state.supervisorSeq || state.tab !== "supervisor") return;
+    renderSupervisor(data || {});
+    els.svError.hidden = true;
+    els.svUpdated.textContent = `${formatTime(new Date(now()))} 更新`;
+  } catch (error) {
+    if (seq !== state.supervisorSeq || error.status === 401) return;
+    els.svError.textContent = `刷新失败：${error.message}`;
+    els.svError.hidden = false;
+  }
+}
+
+function cell(tag, className, text) {
+  const node = el(tag, className, text);
+  if (tag === "th") node.scope = "row";
+  return node;
+}
+
+function renderSupervisor(data) {
+  const groups = data.groups || {};
+  const order = Object.keys(GROUPS);
+  const names = [...order.filter((g) => g in groups), ...Object.keys(groups).filter((g) => !order.includes(g))];
+  els.svGroups.replaceChildren(...names.map((group) => {
+    const info = groups[group] || {};
+    const waiting = Number(info.waiting) || 0;
+    const online = Number(info.agents_online) || 0;
+    const longest = typeof info.longest_wait_seconds === "number" ? info.longest_wait_seconds : null;
+    const row = el("tr");
+    row.dataset.group = group;
+    const waitingCell = cell("td", "sv-waiting", String(waiting));
+    const longestCell = cell("td", "sv-longest", longest === null ? "—" : formatDuration(longest));
+    longestCell.classList.toggle("is-busy", longest !== null && longest >= 120 && longest < 300);
+    longestCell.classList.toggle("is-late", longest !== null && longest >= 300);
+    const onlineCell = cell("td", "sv-online", String(online));
+    onlineCell.classList.toggle("is-late", waiting > 0 && online === 0);
+    if (waiting > 0 && online === 0) onlineCell.title = "有客户在等，但没有客服在线";
+    row.append(cell("th", "", label(GROUPS, group)), waitingCell, longestCell, onlineCell);
+    return row;
+  }));
+
+  const agents = Object.entries(data.agents || {}).sort((a, b) => Number(b[1]) - Number(a[1]) || a[0].localeCompare(b[0]));
+  if (!agents.length) {
+    const row = el("tr");
+    const empty = cell("td", "sv-none", "暂无客服接待中");
+    empty.colSpan = 2;
+    row.append(empty);
+    els.svAgents.replaceChildren(row);
+  } else {
+    els.svAgents.replaceChildren(...agents.map(([agentId, owned]) => {
+      const row = el("tr");
+      row.dataset.agent = agentId;
+      const who = cell("th", "sv-agent", noteAuthor(agentId));
+      who.title = agentId;
+      row.append(who, cell("td", "sv-owned", String(Number(owned) || 0)));
+      return row;
+    }));
+  }
+
+  const tickets = data.tickets || {};
+  const overdue = Number(tickets.overdue) || 0;
+  const overdueValue = el("dd", "sv-overdue", String(overdue));
+  overdueValue.classList.toggle("is-late", overdue > 0);
+  els.svTickets.replaceChildren(el("dt", "", "未处理工单"), el("dd", "sv-open", String(Number(tickets.open) || 0)),
+    el("dt", "", "已超时"), overdueValue);
+}
 
 // ---- live updates: WebSocket with heartbeat, reconnecting by itself --------------------------
 
@@ -753,8 +1356,15 @@ document.addEventListener("visibilitychange", () => {
 // ---- keyboard ---------------------------------------------------------------------------------
 
 document.addEventListener("keydown", (event) => {
-  if (!state.agent || !event.altKey || event.ctrlKey || event.metaKey || els.closeDialog.open) return;
+  if (!state.agent || !event.altKey || event.ctrlKey || event.metaKey || els.closeDialog.open
+      || els.transferDialog.open) return;
   if (event.code === "KeyN") { event.preventDefault(); claimNext(); return; }
+  if (event.code === "KeyK") {
+    event.preventDefault();
+    if (!els.canned.hidden) closeCanned(true);
+    else if (state.selected) openCanned();
+    return;
+  }
   const digit = /^Digit([1-9])$/.exec(event.code);
   if (digit) {
     const handoff = state.mine[Number(digit[1]) - 1];
