@@ -172,7 +172,7 @@ def test_repeated_complaints_are_said_once():
 def test_transcript_store_rows_become_turns():
     rows = [TranscriptMessage("c1", "app", "in", "我的快递到哪了"),
             TranscriptMessage("c1", "app", "out", "在路上了"),
-            TranscriptMessage("c1", "app", "out", "我是客服小王", payload={"speaker": "agent"})]
+            TranscriptMessage("c1", "app", "out", "我是客服小王", payload={"author": {"role": "agent"}})]
     assert turns_from_transcript(rows) == [{"speaker": "user", "text": "我的快递到哪了"},
                                            {"speaker": "bot", "text": "在路上了"},
                                            {"speaker": "agent", "text": "我是客服小王"}]
