@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from redis.asyncio import Redis
 
-from channels.messages import Inbound, Reply
+from channels.messages import Inbound, Reply, as_text
 
 KEEP_ENTRIES = 500
 KEEP_SECONDS = 7 * 24 * 3600
@@ -41,12 +41,9 @@ async def read_outbox(redis: Redis, customer_id: str, since: str = "0-0",
     frames = []
     for _, entries in result or []:
         for entry_id, fields in entries:
-            frames.append({"type": "replies", "outbox_id": _text(entry_id),
-                           "client_message_id": _text(fields[b"client_message_id"]),
+            frames.append({"type": "replies", "outbox_id": as_text(entry_id),
+                           "client_message_id": as_text(fields[b"client_message_id"]),
                            "duplicate": False,
-                           "replies": json.loads(_text(fields[b"replies"]))})
+                           "replies": json.loads(as_text(fields[b"replies"]))})
     return frames
 
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -16,15 +16,16 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from channels.messages import as_text
 from channels.partitions import DEAD_LETTERS
 from service.settings import Settings
 
 
 async def dead_letters(redis: Redis, count: int = 100) -> list[dict[str, Any]]:
     entries = await redis.xrange(DEAD_LETTERS, count=count)
-    return [{"id": _text(entry_id), "stream": _text(fields[b"stream"]),
-             "reason": _text(fields[b"reason"]),
-             "inbound": json.loads(_text(fields[b"inbound"]))} for entry_id, fields in entries]
+    return [{"id": as_text(entry_id), "stream": as_text(fields[b"stream"]),
+             "reason": as_text(fields[b"reason"]),
+             "inbound": json.loads(as_text(fields[b"inbound"]))} for entry_id, fields in entries]
 
 
 async def replay(redis: Redis, dead_id: str) -> str:
@@ -34,14 +35,11 @@ async def replay(redis: Redis, dead_id: str) -> str:
         raise LookupError(f"no dead letter {dead_id}")
     _, fields = entries[0]
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.xadd(_text(fields[b"stream"]), {"inbound": fields[b"inbound"]})
+        pipe.xadd(as_text(fields[b"stream"]), {"inbound": fields[b"inbound"]})
         pipe.xdel(DEAD_LETTERS, dead_id)
         new_id, _ = await pipe.execute()
-    return _text(new_id)
+    return as_text(new_id)
 
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def _main(args: argparse.Namespace) -> int:

@@ -68,3 +68,8 @@ class RouterUnavailable(Exception):
 
 class DeliveryFailed(Exception):
     """A temporary failure to send: the router retries the entry, then dead-letters it."""
+
+
+def as_text(value: Any) -> str:
+    """A Redis reply (bytes) as text; what is text already stays as it is."""
+    return value.decode() if isinstance(value, bytes) else str(value)

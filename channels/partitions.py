@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from redis.exceptions import RedisError, ResponseError
 
+from channels.messages import as_text
 from channels.router import PREFIX, ConversationRouter, inbound_from
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class PartitionWorkers:
             for entry_id, fields in entries:
                 if fields and await self._still_mine(partition):
                     await self._handle(stream, entry_id, fields)
-            if _text(cursor) == "0-0":
+            if as_text(cursor) == "0-0":
                 return
 
     async def _handle(self, stream: str, entry_id: Any, fields: dict[Any, Any]) -> None:
@@ -122,7 +123,7 @@ class PartitionWorkers:
                 raise
             except Exception as error:  # DeliveryFailed, a bug, a malformed entry
                 attempts += 1
-                log.warning("entry %s failed (attempt %s): %s", _text(entry_id), attempts, error)
+                log.warning("entry %s failed (attempt %s): %s", as_text(entry_id), attempts, error)
                 if attempts >= self._max_attempts:
                     reason = f"{type(error).__name__}: {error}"[:500]
                     await self._redis.xadd(DEAD_LETTERS, {**fields, "stream": stream,
@@ -138,6 +139,3 @@ class PartitionWorkers:
 def _lease(partition: int) -> str:
     return f"{PREFIX}lease:{partition}"
 
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from channels.identities import IdentityResolver
-from channels.messages import Inbound, Reply, RouterUnavailable, Sender, Submitted
+from channels.messages import Inbound, Reply, RouterUnavailable, Sender, Submitted, as_text
 from channels.rasa_client import BotUnavailable, RasaClient
 from handoff.desk import HandoffDesk
 from handoff.transcripts import TranscriptMessage, TranscriptStore
@@ -109,7 +109,7 @@ class ConversationRouter:
                              json.dumps(asdict(inbound), ensure_ascii=False), ex=self._ttl * 7)
         await self.redis.set(_key("last-at", inbound.conversation_id), time.time(),
                              ex=self._ttl * 7)
-        return Submitted(duplicate=False, entry_id=_text(entry_id))
+        return Submitted(duplicate=False, entry_id=as_text(entry_id))
 
     async def last_heard(self, conversation_id: str) -> Optional[float]:
         """When the customer last wrote (epoch seconds), if within the records' lifetime."""
@@ -141,11 +141,11 @@ class ConversationRouter:
         try:
             taken = await self.redis.get(_key("taken", key))
             if taken is not None:  # a retry after the replies were handed to someone
-                return await self.replies_of(key) if _text(taken) == "caller" else None
+                return await self.replies_of(key) if as_text(taken) == "caller" else None
             await self.redis.set(_key("waiter", key), "1", ex=max(int(timeout) + 5, 5))
             popped = await self.redis.blpop([_key("ready", key)], timeout=timeout)
             if popped is None:
-                winner = _text(await self._give_up(keys=[_key("waiter", key), _key("taken", key)]))
+                winner = as_text(await self._give_up(keys=[_key("waiter", key), _key("taken", key)]))
                 if winner != "caller":
                     return None
             return await self.replies_of(key)
@@ -162,7 +162,7 @@ class ConversationRouter:
         """Handle one persisted message; every step is recorded, so a rerun skips what is done.
         Raises ``DeliveryFailed`` (retry later) or RedisError."""
         key = inbound.dedupe_key
-        state = {_text(k): _text(v) for k, v in (await self.redis.hgetall(_key("msg", key))).items()}
+        state = {as_text(k): as_text(v) for k, v in (await self.redis.hgetall(_key("msg", key))).items()}
         if "replies" not in state:
             replies, error = await self._answer(inbound)
             state["replies"] = json.dumps(replies, ensure_ascii=False)
@@ -182,11 +182,11 @@ class ConversationRouter:
         """The bot's replies; while the customer waits for a human, the queue's; nothing while
         a human owns the conversation (the agents get the message)."""
         mode = await self.redis.get(_key("mode", inbound.conversation_id))
-        if mode is not None and _text(mode) == "human":
+        if mode is not None and as_text(mode) == "human":
             await self.redis.xadd(f"{PREFIX}to-agents", {
                 "conversation_id": inbound.conversation_id, "text": inbound.text})
             return [], None
-        if mode is not None and _text(mode) == "queued" and self._desk is not None:
+        if mode is not None and as_text(mode) == "queued" and self._desk is not None:
             return await self._desk.answer_while_waiting(inbound), None
         rated = await self._desk.rating_reply(inbound) if self._desk is not None else None
         if rated is not None:
@@ -221,7 +221,7 @@ class ConversationRouter:
 
     async def _deliver(self, inbound: Inbound, replies: list[Reply]) -> None:
         key = inbound.dedupe_key
-        who = _text(await self._hand_over(
+        who = as_text(await self._hand_over(
             keys=[_key("waiter", key), _key("taken", key), _key("ready", key)], args=[self._ttl]))
         if who == "caller" or not replies:  # a waiting caller gets even "no reply" at once
             return
@@ -257,13 +257,10 @@ class ConversationRouter:
 
 
 def inbound_from(fields: dict[Any, Any]) -> Inbound:
-    data = json.loads(_text(fields.get(b"inbound") or fields.get("inbound")))
+    data = json.loads(as_text(fields.get(b"inbound") or fields.get("inbound")))
     return Inbound(**data)
 
 
 def _key(kind: str, name: str) -> str:
     return f"{PREFIX}{kind}:{name}"
 
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

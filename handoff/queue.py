@@ -20,6 +20,8 @@ from typing import Any, Optional
 
 from redis.asyncio import Redis
 
+from channels.messages import as_text
+
 P = "xs:"
 SKILL_GROUPS = ("logistics", "returns", "quality", "general")
 TIERS = ("vip", "potential", "regular")
@@ -152,18 +154,18 @@ class HandoffQueue:
         result = await self._claim_next(
             keys=[_owned(agent_id), f"{P}leases"],
             args=[agent_id, capacity, int(now * 1000) + self._lease_ms, now, *groups])
-        return Claim(*(_text(part) for part in result))
+        return Claim(*(as_text(part) for part in result))
 
     async def claim(self, agent_id: str, handoff_id: str, capacity: int) -> Claim:
         now = time.time()
         result = await self._claim_one(
             keys=[_owned(agent_id), f"{P}leases", f"{P}handoff:{handoff_id}"],
             args=[agent_id, capacity, int(now * 1000) + self._lease_ms, now, handoff_id])
-        return Claim(*(_text(part) for part in result))
+        return Claim(*(as_text(part) for part in result))
 
     async def renew(self, agent_id: str) -> int:
         """The console's heartbeat: extend the leases of everything the agent owns."""
-        owned = [_text(x) for x in await self.redis.smembers(_owned(agent_id))]
+        owned = [as_text(x) for x in await self.redis.smembers(_owned(agent_id))]
         if owned:
             expiry = int(time.time() * 1000) + self._lease_ms
             await self.redis.zadd(f"{P}leases", dict.fromkeys(owned, expiry), xx=True)
@@ -172,7 +174,7 @@ class HandoffQueue:
     async def reap(self) -> list[str]:
         """Return lapsed conversations to the front of their queues (run it every few seconds)."""
         lapsed = await self._reap(keys=[f"{P}leases"], args=[int(time.time() * 1000), FRONT])
-        return [_text(handoff_id) for handoff_id in lapsed]
+        return [as_text(handoff_id) for handoff_id in lapsed]
 
     async def finish(self, handoff_id: str, status: str, agent_id: str = "") -> bool:
         """Close (``closed``), cancel (``cancelled``) or turn into a ticket (``ticket``): the bot
@@ -201,13 +203,13 @@ class HandoffQueue:
                              "agents_online": await self.online(group)}
         agents = {}
         async for key in self.redis.scan_iter(match=f"{P}agent:*:owned"):
-            agent_id = _text(key).split(":")[2]
+            agent_id = as_text(key).split(":")[2]
             agents[agent_id] = await self.redis.scard(key)
         return {"groups": groups, "agents": agents}
 
     async def waiting_handoff(self, conversation_id: str) -> Optional[str]:
         value = await self.redis.get(f"{P}waiting:{conversation_id}")
-        return _text(value) if value is not None else None
+        return as_text(value) if value is not None else None
 
     async def place(self, handoff_id: str) -> Optional[Place]:
         """Where a waiting customer stands, and a wait estimate from the agents on the group."""
@@ -221,14 +223,14 @@ class HandoffQueue:
         return Place(rank + 1, int((rank + 1) * self._handle_seconds / agents))
 
     async def handoff(self, handoff_id: str) -> dict[str, str]:
-        return {_text(k): _text(v) for k, v in
+        return {as_text(k): as_text(v) for k, v in
                 (await self.redis.hgetall(f"{P}handoff:{handoff_id}")).items()}
 
     async def waiting(self, group: str, limit: int = 50) -> list[str]:
-        return [_text(x) for x in await self.redis.zrange(f"{P}queue:{group}", 0, limit - 1)]
+        return [as_text(x) for x in await self.redis.zrange(f"{P}queue:{group}", 0, limit - 1)]
 
     async def owned_by(self, agent_id: str) -> list[str]:
-        return sorted(_text(x) for x in await self.redis.smembers(_owned(agent_id)))
+        return sorted(as_text(x) for x in await self.redis.smembers(_owned(agent_id)))
 
     async def set_online(self, agent_id: str, groups: list[str], online: bool) -> None:
         """Presence by heartbeat: an agent counts as online for ``PRESENCE_SECONDS`` after the
@@ -246,6 +248,3 @@ class HandoffQueue:
 def _owned(agent_id: str) -> str:
     return f"{P}agent:{agent_id}:owned"
 
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
