@@ -105,10 +105,14 @@ class ConversationRouter:
         if not entry_id:
             return Submitted(duplicate=True, entry_id=None)
         # Where an agent's reply goes later (a Telegram chat id, a WeChat openid …).
-        await self.redis.set(_key("last", inbound.conversation_id),
-                             json.dumps(asdict(inbound), ensure_ascii=False), ex=self._ttl * 7)
-        await self.redis.set(_key("last-at", inbound.conversation_id), time.time(),
-                             ex=self._ttl * 7)
+        try:  # the message is accepted already: failing here must not turn into an error
+            async with self.redis.pipeline(transaction=False) as pipe:  # one round trip
+                pipe.set(_key("last", inbound.conversation_id),
+                         json.dumps(asdict(inbound), ensure_ascii=False), ex=self._ttl * 7)
+                pipe.set(_key("last-at", inbound.conversation_id), time.time(), ex=self._ttl * 7)
+                await pipe.execute()
+        except RedisError as error:
+            log.warning("could not note where %s writes from: %s", inbound.conversation_id, error)
         return Submitted(duplicate=False, entry_id=as_text(entry_id))
 
     async def last_heard(self, conversation_id: str) -> Optional[float]:
