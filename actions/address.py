@@ -31,7 +31,8 @@ class ActionChangeAddress(order_lookup.CustomerOrderAction):
         order = context.order
         if order.status not in NOT_SHIPPED:
             return Reply(f"订单 {order.id} 当前状态是“{order.status_label}”，已经不能修改地址了。"
-                         "运输中的包裹可以联系快递改派，需要的话我帮您转人工处理。", [HUMAN_BUTTON])
+                         "运输中的包裹可以联系快递改派，需要的话我帮您转人工处理。", [HUMAN_BUTTON],
+                         outcome="refused")
         waiting = context.tracker.get_slot("awaiting") == f"address:{order.id}"
         new = address_in(context.tracker, waiting)
         if new is None:

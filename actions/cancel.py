@@ -25,7 +25,7 @@ class ActionCancelOrder(order_lookup.CustomerOrderAction):
         if order.status not in NOT_SHIPPED:
             return Reply(f"订单 {order.id} 当前状态是“{order.status_label}”，已经不能直接取消了。"
                          "您可以拒收，或签收后申请七天无理由退货；需要的话也可以转人工。",
-                         [HUMAN_BUTTON])
+                         [HUMAN_BUTTON], outcome="refused")
         refund = f"，已付的 {order.total_display} 将原路退回" if order.paid_at else ""
         return propose(f"确认取消订单 {order.id}（{order.summary}）吗？取消后不能恢复{refund}。",
                        "cancel", order.id, context.customer_id)

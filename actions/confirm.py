@@ -54,7 +54,8 @@ class ActionConfirmPending(Action):
         if not isinstance(write, dict) or write.get("op") not in WRITES:
             dispatcher.utter_message(response="utter_anything_else")
             return []
-        reply = await settle(self.name(), lambda: _carry_out(tracker, write), write.get("order_id"))
+        reply = await settle(self.name(), tracker, lambda: _carry_out(tracker, write),
+                             write.get("order_id"))
         return [SlotSet(PENDING, None), *reply.send(dispatcher)]
 
 
@@ -125,7 +126,7 @@ class ActionHandleInform(Action):
             verified = {**(tracker.get_slot("verified_orders") or {}), order_id: customer_id}
             return Reply("", events=[SlotSet("verified_orders", verified), SlotSet("awaiting", None)])
 
-        reply = await settle(self.name(), check, order_id)
+        reply = await settle(self.name(), tracker, check, order_id)
         if reply.text or action not in RESUMABLE:
             return reply.send(dispatcher)
         # Verified: answer the question the customer asked before we needed the digits.

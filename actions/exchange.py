@@ -38,7 +38,8 @@ class ActionRequestExchange(order_lookup.CustomerOrderAction):
                           datetime.now(timezone.utc), await tier_of(context.customer_id))
         if not decision.eligible:
             why = "；".join(decision.explanation).replace("退货", "退换")
-            return Reply(f"抱歉，订单 {order.id} 目前不能换货：{why}。如有疑问可以转人工。", [HUMAN_BUTTON])
+            return Reply(f"抱歉，订单 {order.id} 目前不能换货：{why}。如有疑问可以转人工。", [HUMAN_BUTTON],
+                         outcome="refused")
         in_stock = [v.variant for v in variants if v.in_stock > 0]
         size = size_in(context.text)
         if size in in_stock:

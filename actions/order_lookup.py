@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import settings
+from actions import action_log, escalation, packet, settings
 from actions.api.shop import NotFound, Order, Refused, ShopClient, ShopError, TooManyAttempts
 from actions.customer import verified_customer, who_is
 from actions.formatting import order_button_title
@@ -33,6 +33,8 @@ SHOP_DOWN = "抱歉，订单系统暂时繁忙，请稍后再试一次 🙏"
 BROKEN = "抱歉，系统刚刚出了点问题，没能处理您的请求 🙏"
 NO_ORDERS = "您的账户下暂时没有订单哦。如果是用其他账号下的单，请登录那个账号后再问我。"
 HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+REPEATED = {"action_failure": "抱歉，系统还是没有响应，已为您转接人工客服，请稍候 🙏",
+            "policy_dispute": "明白您对这个结果有异议，已为您转接人工客服复核，请稍候。"}
 
 
 @dataclass
@@ -40,9 +42,11 @@ class Reply:
     text: str
     buttons: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str = "ok"                       # for the action log: ok, refused, not_found …
+    custom: Optional[dict[str, Any]] = None   # a handoff (actions.escalation.handoff_custom)
 
     def send(self, dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
-        dispatcher.utter_message(text=self.text, buttons=self.buttons)
+        dispatcher.utter_message(text=self.text, buttons=self.buttons, json_message=self.custom)
         return self.events
 
 
@@ -58,25 +62,49 @@ class OrderContext:
         return (self.tracker.latest_message or {}).get("text") or ""
 
 
-async def settle(name: str, work: Callable[[], Awaitable[Reply]],
+async def settle(name: str, tracker: Tracker, work: Callable[[], Awaitable[Reply]],
                  order_id: Optional[str] = None) -> Reply:
-    """``work``'s reply, or the Chinese sentence for whatever went wrong (logged with why)."""
+    """``work``'s reply, or the Chinese sentence for whatever went wrong (logged with why); the
+    backend calls it made go to the action log. The same failure or refusal twice in a row
+    hands the conversation over (``escalation.repeated``)."""
+    with action_log.recording() as calls:
+        reply = await _attempt(name, work, order_id)
+    if not calls and reply.outcome == "ok":
+        return reply  # nothing was asked of the backend: nothing to log
+    detail = reply.text.splitlines()[0] if reply.text else ""
+    new = action_log.entry(name, reply.outcome, calls, order_id, detail)
+    repeated = escalation.repeated(new, action_log.last_entry(tracker))
+    if repeated is not None:  # the same failure or refusal again: a human takes it from here
+        custom = await packet.handoff(shop, tracker, repeated,
+                                      group=escalation.GROUP_OF_ACTION.get(name), order_id=order_id,
+                                      fetch=repeated != "action_failure", also=[new])
+        reply = Reply(REPEATED[repeated], events=reply.events, outcome=reply.outcome, custom=custom)
+    reply.events.append(action_log.appended(tracker, new))
+    return reply
+
+
+async def _attempt(name: str, work: Callable[[], Awaitable[Reply]],
+                   order_id: Optional[str]) -> Reply:
     try:
         return await work()
     except NotFound:
-        return Reply(not_found_text(order_id or ""), events=[SlotSet("order_id", None)])
+        return Reply(not_found_text(order_id or ""), events=[SlotSet("order_id", None)],
+                     outcome="not_found")
     except Refused as refusal:
         log.info("%s refused by the shop: %s", name, refusal.code)
-        return Reply(f"抱歉，{refusal.message}。如需帮助可以转人工。", [HUMAN_BUTTON])
+        return Reply(f"抱歉，{refusal.message}。如需帮助可以转人工。", [HUMAN_BUTTON],
+                     outcome="refused")
     except TooManyAttempts:
         log.warning("%s: too many attempts for order %s", name, order_id)
-        return Reply("尝试次数过多，请一小时后再试，或转人工处理。", [HUMAN_BUTTON])
+        return Reply("尝试次数过多，请一小时后再试，或转人工处理。", [HUMAN_BUTTON],
+                     outcome="too_many_attempts")
     except ShopError as error:
         log.warning("%s failed: %s: %s", name, type(error).__name__, error)
-        return Reply(getattr(error, "customer_text", None) or SHOP_DOWN, [HUMAN_BUTTON])
+        return Reply(getattr(error, "customer_text", None) or SHOP_DOWN, [HUMAN_BUTTON],
+                     outcome=error.outcome)
     except Exception:  # a malformed answer or a bug must not leave the customer without a reply
         log.exception("%s broke", name)
-        return Reply(BROKEN, [HUMAN_BUTTON])
+        return Reply(BROKEN, [HUMAN_BUTTON], outcome="failed")
 
 
 class CustomerOrderAction(Action, ABC):
@@ -95,7 +123,7 @@ class CustomerOrderAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         order_id = requested_order_id(tracker)
-        reply = await settle(self.name(), lambda: self._reply(tracker, order_id), order_id)
+        reply = await settle(self.name(), tracker, lambda: self._reply(tracker, order_id), order_id)
         if tracker.get_slot("awaiting") and not any(e.get("name") == "awaiting" for e in reply.events):
             reply.events.insert(0, SlotSet("awaiting", None))  # whatever we waited for is moot
         return reply.send(dispatcher)
@@ -129,10 +157,18 @@ class CustomerOrderAction(Action, ABC):
                 reply = offer_orders(orders, self.offer_intent, self.offer_prompt)
                 reply.events.append(SlotSet("awaiting", f"order:{self.name()}"))
                 return reply
-        reply = await self.answer(OrderContext(tracker, order, customer_id))
+        context = OrderContext(tracker, order, customer_id)
+        rule = escalation.matching_rule(self.offer_intent, context.text, order)
+        reply = await (self._hand_over(rule, context) if rule else self.answer(context))
         reply.events.insert(0, SlotSet("order_id", order.id))
         return reply
 
+    async def _hand_over(self, rule: escalation.Rule, context: OrderContext) -> Reply:
+        """The shop wants a human to settle this (an ``escalation_rules`` entry)."""
+        log.info("%s: shop rule %r hands order %s over", self.name(), rule.name, context.order.id)
+        return Reply(rule.say, custom=await packet.handoff(
+            shop, context.tracker, "shop_rule", group=rule.skill_group, order=context.order,
+            customer_id=context.customer_id, extra={"rule": rule.name}))
 
     def _stale(self, tracker: Tracker, order: Order) -> bool:
         """The order was only remembered (not named now) and is not in the state this action

@@ -32,7 +32,7 @@ class ActionReturnEligibility(order_lookup.CustomerOrderAction):
                           datetime.now(timezone.utc), await tier_of(context.customer_id),
                           order.shipping_fee_fen)
         if not decision.eligible:
-            return Reply(refusal_text(order, decision, policy), [HUMAN_BUTTON])
+            return Reply(refusal_text(order, decision, policy), [HUMAN_BUTTON], outcome="refused")
         skus = [d.item.sku for d in decision.items if d.eligible]
         return propose(eligible_text(order, decision, policy) + "\n需要我现在为您提交退货申请吗？",
                        "return", order.id, context.customer_id, skus=skus,

@@ -19,11 +19,13 @@ import hashlib
 import json
 import logging
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 import aiohttp
 
+from actions.action_log import note_call
 from actions.api.shop import Shipment, ShopError, ShopUnavailable, TraceEvent
 
 log = logging.getLogger(__name__)
@@ -124,11 +126,17 @@ class Kuaidi100Client:
                     phone: Optional[str] = None) -> Shipment:
         """The waybill's status and events, newest first. ``phone``: the receiver's or sender's
         number, or its last four digits (SF and ZTO verify it); only the last four are sent."""
-        com, courier_name = _courier(courier_code)
-        number = _tracking_number(tracking_number)
-        param = _param(com, number, _phone_tail(phone))
-        body = await self._query(param, number)
-        return _shipment(body, courier_name, number)
+        started = time.monotonic()
+        try:
+            com, courier_name = _courier(courier_code)
+            number = _tracking_number(tracking_number)
+            param = _param(com, number, _phone_tail(phone))
+            shipment = _shipment(await self._query(param, number), courier_name, number)
+        except ShopError as error:
+            note_call("POST", f"kuaidi100 {courier_code}", error.outcome, started)
+            raise
+        note_call("POST", f"kuaidi100 {courier_code}", "ok", started)
+        return shipment
 
     async def close(self) -> None:
         if self._session:

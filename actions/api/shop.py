@@ -10,6 +10,7 @@ and ``ShopUnavailable``.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
@@ -17,23 +18,26 @@ from urllib.parse import quote
 
 import aiohttp
 
+from actions.action_log import note_call
 from actions.settings import Settings
 
 
 class ShopError(Exception):
-    pass
+    outcome = "failed"  # how the call ended, in the conversation's action log
 
 
 class NotFound(ShopError):
-    pass
+    outcome = "not_found"
 
 
 class ShopUnavailable(ShopError):
-    pass
+    outcome = "unavailable"
 
 
 class Refused(ShopError):
     """409: the order's state does not allow this write."""
+
+    outcome = "refused"
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
@@ -41,7 +45,7 @@ class Refused(ShopError):
 
 
 class TooManyAttempts(ShopError):
-    pass
+    outcome = "too_many_attempts"
 
 
 @dataclass(frozen=True)
@@ -234,11 +238,22 @@ class ShopClient:
             await self._session.close()
 
     async def _get(self, path: str, params: Optional[dict[str, str]] = None) -> Any:
-        return await self._retrying("GET", path, params=params)
+        return await self._call("GET", path, params=params)
 
     async def _send(self, method: str, path: str, body: Any, key: Optional[str] = None) -> Any:
         headers = {"Idempotency-Key": key} if key else {}
-        return await self._retrying(method, path, json=body, headers=headers)
+        return await self._call(method, path, json=body, headers=headers)
+
+    async def _call(self, method: str, path: str, **request: Any) -> Any:
+        """One call as the action log notes it (``actions.action_log``), retries included."""
+        started = time.monotonic()
+        try:
+            result = await self._retrying(method, path, **request)
+        except ShopError as error:
+            note_call(method, path, error.outcome, started)
+            raise
+        note_call(method, path, "ok", started)
+        return result
 
     async def _retrying(self, method: str, path: str, **request: Any) -> Any:
         """Reads and keyed writes are safe to repeat; a phone check is not retried."""

@@ -40,11 +40,15 @@ ACTION_NAMES = {
     "action_request_exchange": "申请换货",
     "action_refund_status": "查询退款进度",
     "action_report_quality_issue": "登记质量问题",
+    "action_confirm_pending": "办理客户确认的操作",
+    "action_handle_inform": "核对手机号后四位",
     "action_request_human": "转人工",
     "action_default_fallback": "未能理解，转人工",
 }
 HANDOFF_REASONS = {"customer_request": "客户要求人工", "not_understood": "机器人两次未能理解",
-                   "complaint": "客户投诉"}
+                   "complaint": "客户投诉", "policy_dispute": "客户对政策结果有异议",
+                   "action_failure": "系统操作失败", "bot_unavailable": "机器人暂时不可用",
+                   "shop_rule": "店铺规则要求人工处理"}
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

@@ -33,3 +33,10 @@ def make_tracker(text: str, customer_id: Optional[str] = "C0001", intent: str = 
               "entities": entities or [], "metadata": metadata, "message_id": message_id}
     return Tracker("app:test", {"order_id": None, **(slots or {})}, latest, [], False, None, {},
                    "action_listen")
+
+
+def split_log(events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Optional[list[dict]]]:
+    """The events without the action log's SlotSet, and the log it sets (None if untouched)."""
+    logs = [e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "action_log"]
+    rest = [e for e in events if not (e.get("event") == "slot" and e.get("name") == "action_log")]
+    return rest, (logs[-1] if logs else None)

@@ -9,7 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import order_lookup
 from actions.api.shop import Order, ShopClient
-from actions.handoff import ActionHandOffNotUnderstood, ActionRequestHuman, skill_group, tier_of
+from actions.escalation import skill_group
+from actions.handoff import ActionHandOffNotUnderstood, ActionRequestHuman
+from actions.tiers import tier_of
 from actions.settings import Settings
 from tests.rasa.conftest import make_tracker
 

@@ -27,7 +27,7 @@ from actions.returns import ActionReturnEligibility
 from actions.settings import Settings
 from actions.urge import ActionUrgeShipment
 from bot.masking import mask_address
-from tests.rasa.conftest import make_tracker
+from tests.rasa.conftest import make_tracker, split_log
 from tests.support import SERVICE_PYTHON, free_port, http_ok, running, wait_until
 
 PLAIN = {"apparel", "shoes", "electronics", "home"}
@@ -64,10 +64,16 @@ async def orders(api, status: str) -> list[dict]:
 
 
 async def run(action, tracker) -> tuple[list[dict], list[dict]]:
+    """The messages, and the events other than the action log's (see ``run_logged``)."""
+    messages, events, _ = await run_logged(action, tracker)
+    return messages, events
+
+
+async def run_logged(action, tracker) -> tuple[list[dict], list[dict], list[dict] | None]:
     dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker, {})
+    events, log = split_log(await action.run(dispatcher, tracker, {}))
     await order_lookup.shop.close()
-    return dispatcher.messages, events
+    return dispatcher.messages, events, log
 
 
 def slots(events: list[dict]) -> dict:

@@ -12,7 +12,7 @@ from actions.api.shop import ShopClient
 from actions.order_lookup import requested_order_id
 from actions.order_status import ActionOrderStatus
 from actions.settings import Settings
-from tests.rasa.conftest import make_tracker
+from tests.rasa.conftest import make_tracker, split_log
 from tests.support import free_port
 
 
@@ -34,7 +34,7 @@ async def fetch(url: str) -> dict:
 
 async def run(tracker) -> tuple[list[dict], list[dict]]:
     dispatcher = CollectingDispatcher()
-    events = await ActionOrderStatus().run(dispatcher, tracker, {})
+    events, _ = split_log(await ActionOrderStatus().run(dispatcher, tracker, {}))
     await order_lookup.shop.close()
     return dispatcher.messages, events
 
