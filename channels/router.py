@@ -31,13 +31,14 @@ from redis.exceptions import RedisError
 from channels.identities import IdentityResolver
 from channels.messages import Inbound, Reply, RouterUnavailable, Sender, Submitted, as_text
 from channels.rasa_client import BotUnavailable, RasaClient
-from handoff.desk import HandoffDesk
+from handoff.desk import SATISFACTION_QUESTION, HandoffDesk
 from handoff.transcripts import TranscriptMessage, TranscriptStore
 
 log = logging.getLogger(__name__)
 
 PREFIX = "xs:"
 BOT_UNAVAILABLE_TEXT = "抱歉，小售暂时无法回复 🙏"
+RESUME = "resume"  # Inbound.kind of the bot taking over again after an agent (see ``resume``)
 
 # KEYS: seen key, stream. ARGV: ttl seconds, entry JSON. Returns the entry id, or false when seen.
 _SUBMIT = """
@@ -104,6 +105,8 @@ class ConversationRouter:
             raise RouterUnavailable(str(error)) from error
         if not entry_id:
             return Submitted(duplicate=True, entry_id=None)
+        if inbound.kind == RESUME:  # not from the customer: where and when they wrote stays
+            return Submitted(duplicate=False, entry_id=as_text(entry_id))
         # Where an agent's reply goes later (a Telegram chat id, a WeChat openid …).
         try:  # the message is accepted already: failing here must not turn into an error
             async with self.redis.pipeline(transaction=False) as pipe:  # one round trip
@@ -138,6 +141,19 @@ class ConversationRouter:
                                       payload={**reply, "author": author}, **common)
                     for reply in replies]
         await to_thread.run_sync(lambda: self._transcripts.record(*messages))
+        return True
+
+    async def resume(self, conversation_id: str, intent: str, entities: dict[str, str],
+                     handoff_id: str) -> bool:
+        """After an agent closes: the bot carries on with ``intent`` (a flow of its own) as if the
+        customer had clicked it, with the slots it kept; its replies, then the satisfaction
+        question, go out through the customer's channel. False when the conversation is unknown."""
+        last = await self.redis.get(_key("last", conversation_id))
+        if last is None:
+            return False
+        text = f"/{intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
+        await self.submit(replace(Inbound(**json.loads(last)), message_id=f"resume-{handoff_id}",
+                                  text=text, kind=RESUME))
         return True
 
     async def wait_replies(self, inbound: Inbound, timeout: float) -> Optional[list[Reply]]:
@@ -192,7 +208,8 @@ class ConversationRouter:
             return [], None
         if mode is not None and as_text(mode) == "queued" and self._desk is not None:
             return await self._desk.answer_while_waiting(inbound), None
-        rated = await self._desk.rating_reply(inbound) if self._desk is not None else None
+        rated = (await self._desk.rating_reply(inbound)
+                 if self._desk is not None and inbound.kind != RESUME else None)
         if rated is not None:
             return rated, None
         try:
@@ -211,6 +228,8 @@ class ConversationRouter:
                 replies.append(reply)
             if isinstance(handoff, dict):
                 replies += await self._escalate(inbound, handoff)
+        if inbound.kind == RESUME:
+            replies.append(SATISFACTION_QUESTION)
         return replies, None
 
     async def _escalate(self, inbound: Inbound, handoff: dict[str, Any]) -> list[Reply]:
@@ -221,7 +240,8 @@ class ConversationRouter:
                                          str(handoff.get("reason") or "customer_request"),
                                          str(handoff.get("skill_group") or "general"),
                                          str(handoff.get("tier") or "regular"),
-                                         await self.history(inbound.conversation_id))
+                                         await self.history(inbound.conversation_id),
+                                         handoff.get("facts"))
 
     async def _deliver(self, inbound: Inbound, replies: list[Reply]) -> None:
         key = inbound.dedupe_key
@@ -239,8 +259,9 @@ class ConversationRouter:
     async def _record(self, inbound: Inbound, replies: list[Reply], error: Optional[str]) -> None:
         common = {"conversation_id": inbound.conversation_id, "channel": inbound.channel,
                   "customer_id": await self._customer_of(inbound)}
-        messages = [TranscriptMessage(direction="in", text=inbound.text,
-                                      client_message_id=inbound.message_id, error=error, **common)]
+        messages = [] if inbound.kind == RESUME else [  # the customer did not type a resume
+            TranscriptMessage(direction="in", text=inbound.text,
+                              client_message_id=inbound.message_id, error=error, **common)]
         messages += [TranscriptMessage(direction="out", text=reply.get("text", ""),
                                        payload=reply if reply.get("buttons") else None, **common)
                      for reply in replies]

@@ -46,8 +46,21 @@ class ReplyIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
 
 
+# Flows the bot can carry on with after an agent closes (the agent picks one, or none).
+RESUME_FLOWS = {"query_logistics": "查物流", "query_order": "查订单状态", "urge_shipment": "催发货",
+                "change_address": "改地址", "cancel_order": "取消订单", "request_return": "退货",
+                "request_exchange": "换货", "query_refund": "查退款进度",
+                "report_quality_issue": "登记质量问题"}
+
+
+class ResumeIn(BaseModel):
+    intent: Literal[tuple(RESUME_FLOWS)]  # type: ignore[valid-type]
+    order_id: str | None = Field(default=None, pattern=r"^\d{16}$")
+
+
 class CloseIn(BaseModel):
     resolution: Literal["resolved", "ticket", "no_response"]
+    resume: ResumeIn | None = None  # the bot carries on with this flow, slots kept
 
 
 class TicketReplyIn(ReplyIn):
@@ -157,6 +170,7 @@ async def handoff(handoff_id: str, agent: CurrentAgent, desk: Desk,
     history = await request.app.state.conversations.history(info["conversation_id"])
     notes = await to_thread.run_sync(desk.records.notes, handoff_id)
     return {"handoff": await _public(desk, handoff_id), "summary": info.get("summary", ""),
+            "packet": _packet(info.get("packet")), "resume_flows": RESUME_FLOWS,
             "transcript": [_line(message) for message in history],
             "notes": [{"agent_id": n.agent_id, "text": n.text,
                        "created_at": _utc(n.created_at).isoformat()} for n in notes]}
@@ -181,8 +195,12 @@ async def close(handoff_id: str, body: CloseIn, agent: CurrentAgent, desk: Desk,
     conversation_id = await desk.close(handoff_id, agent.id, body.resolution)
     if conversation_id is None:
         raise ApiError(409, "not_open", "这个会话已经结束了")
-    await request.app.state.conversations.send_to_customer(
-        conversation_id, [SATISFACTION_QUESTION], {"role": "system"})
+    conversations = request.app.state.conversations
+    if body.resume is not None:  # the satisfaction question follows the bot's replies
+        entities = {"order_id": body.resume.order_id} if body.resume.order_id else {}
+        if await conversations.resume(conversation_id, body.resume.intent, entities, handoff_id):
+            return {"ok": True}
+    await conversations.send_to_customer(conversation_id, [SATISFACTION_QUESTION], {"role": "system"})
     return {"ok": True}
 
 
@@ -227,11 +245,18 @@ async def supervisor(agent: CurrentAgent, desk: Desk) -> dict[str, Any]:
     if agent.role != "supervisor":
         raise ApiError(403, "forbidden", "只有主管可以查看")
     load = await desk.queue.load()
+    targets = {tier: target.total_seconds() for tier, target in desk.hours.answer_within.items()}
+    for info in load["groups"].values():
+        for wait in info["waits"]:
+            wait["target_seconds"] = targets.get(wait["tier"], targets["regular"])
+            wait["breached"] = wait["waited_seconds"] > wait["target_seconds"]
+        info["breached"] = sum(wait["breached"] for wait in info["waits"])
     tickets = await to_thread.run_sync(desk.records.tickets, list(SKILL_GROUPS), 1000)
     now = datetime.now(timezone.utc)
     load["tickets"] = {"open": len(tickets),
                        "overdue": sum(1 for t in tickets
                                       if t.first_response_at is None and _utc(t.due_at) < now)}
+    load["wait_targets"] = targets
     return load
 
 
@@ -347,6 +372,15 @@ async def _public(desk: HandoffDesk, handoff_id: str) -> dict[str, Any]:
             "reason": info.get("reason", ""), "status": info.get("status"),
             "enqueued_at": float(info.get("enqueued_at") or 0),
             "claimed_at": float(info["claimed_at"]) if info.get("claimed_at") else None}
+
+
+def _packet(stored: str | None) -> dict[str, Any]:
+    """The masked order panel of a handoff (``handoff.packet``); empty for one without."""
+    try:
+        packet = json.loads(stored) if stored else {}
+    except ValueError:
+        packet = {}
+    return packet if isinstance(packet, dict) else {}
 
 
 def _line(message: Any) -> dict[str, Any]:

@@ -7,9 +7,10 @@ and answered with the customer's place in the queue.
 """
 from __future__ import annotations
 
+import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Optional
@@ -17,6 +18,7 @@ from typing import Any, Optional
 from anyio import to_thread
 
 from channels.messages import Inbound, Reply
+from handoff.packet import masked_packet
 from handoff.queue import SKILL_GROUPS, TIERS, HandoffQueue, Place
 from handoff.records import HandoffRecords, HandoffRow, TicketRow
 from handoff.summary import HandoffFacts, summarise, turns_from_transcript
@@ -44,6 +46,11 @@ class ServiceHours:
     closes: time = time(22, 0)
     first_response: dict[str, timedelta] = field(default_factory=lambda: {
         "vip": timedelta(hours=2), "potential": timedelta(hours=4), "regular": timedelta(hours=8)})
+    # How long a customer in the live queue should wait at most, by tier (the supervisor's
+    # timers turn red past it).
+    answer_within: dict[str, timedelta] = field(default_factory=lambda: {
+        "vip": timedelta(minutes=1), "potential": timedelta(minutes=2),
+        "regular": timedelta(minutes=5)})
 
     def open_at(self, moment: datetime) -> bool:
         if self.opens == self.closes:  # around the clock
@@ -51,21 +58,38 @@ class ServiceHours:
         return self.opens <= moment.astimezone(SHOP_TZ).time() < self.closes
 
     @classmethod
-    def parse(cls, hours: str) -> ServiceHours:
-        """``"09:00-22:00"`` (shop time); the same start and end means around the clock."""
+    def parse(cls, hours: str, ticket_hours: str = "", wait_seconds: str = "") -> ServiceHours:
+        """``hours``: ``"09:00-22:00"`` (shop time); the same start and end means around the
+        clock. ``ticket_hours`` (``"vip=2,potential=4,regular=8"``) and ``wait_seconds`` (same
+        form) override the tiers' targets they name. Raises ValueError on anything else."""
         opens, _, closes = hours.partition("-")
-        return cls(time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip()))
+        default = cls()
+        return cls(time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip()),
+                   {**default.first_response, **by_tier(ticket_hours, timedelta(hours=1))},
+                   {**default.answer_within, **by_tier(wait_seconds, timedelta(seconds=1))})
 
     @property
     def label(self) -> str:
         return "全天" if self.opens == self.closes else f"{self.opens:%H:%M}–{self.closes:%H:%M}"
 
 
-def _summary_text(transcript: Sequence[Any], latest: str, reason: str) -> str:
-    """The agent's Chinese summary (phones and addresses masked), from the conversation so far
-    and the message that led to the handoff."""
+def by_tier(text: str, unit: timedelta) -> dict[str, timedelta]:
+    """``"vip=2,regular=8"`` -> {"vip": 2 units, "regular": 8 units}."""
+    targets = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        tier, _, amount = part.partition("=")
+        if tier.strip() not in TIERS or float(amount) <= 0:
+            raise ValueError(f"expected tier=number with tiers {', '.join(TIERS)}, got {part!r}")
+        targets[tier.strip()] = unit * float(amount)
+    return targets
+
+
+def _summary_text(transcript: Sequence[Any], latest: str, reason: str,
+                  facts: Mapping[str, Any]) -> str:
+    """The agent's Chinese summary (phones and addresses masked), from the conversation so far,
+    the message that led to the handoff and what the bot knows for sure."""
     turns = [*turns_from_transcript(transcript), {"speaker": "user", "text": latest}]
-    return summarise(turns, HandoffFacts(reason=reason)).text()
+    return summarise(turns, HandoffFacts.from_mapping({**facts, "reason": reason})).text()
 
 
 class HandoffDesk:
@@ -73,18 +97,23 @@ class HandoffDesk:
                  hours: Optional[ServiceHours] = None) -> None:
         self.queue = queue
         self.records = records
-        self._hours = hours or ServiceHours()
+        self.hours = hours or ServiceHours()
 
     async def escalate(self, inbound: Inbound, customer_id: str, reason: str, group: str,
-                       tier: str, transcript: Sequence[Any] = ()) -> list[Reply]:
+                       tier: str, transcript: Sequence[Any] = (),
+                       facts: Optional[Mapping[str, Any]] = None) -> list[Reply]:
         """Queue the conversation (or open a ticket when nobody can take it), with a summary of
-        ``transcript`` (the conversation so far) for the agent."""
+        ``transcript`` (the conversation so far) and the bot's ``facts`` (order and logistics
+        snapshot, action log: ``actions.escalation``) for the agent."""
         group = group if group in SKILL_GROUPS else "general"
         tier = tier if tier in TIERS else "regular"
+        facts = facts if isinstance(facts, Mapping) else {}
         now = datetime.now(timezone.utc)
-        summary = await to_thread.run_sync(_summary_text, transcript, inbound.text, reason)
-        if not self._hours.open_at(now) or not await self.queue.online(group):
-            return await self._ticket(inbound, customer_id, reason, group, tier, now, summary)
+        summary = await to_thread.run_sync(_summary_text, transcript, inbound.text, reason, facts)
+        packet = json.dumps(masked_packet(facts), ensure_ascii=False)
+        if not self.hours.open_at(now) or not await self.queue.online(group):
+            return await self._ticket(inbound, customer_id, reason, group, tier, now, summary,
+                                      packet)
         handoff_id = uuid.uuid4().hex[:16]
         if not await self.queue.enqueue(handoff_id, inbound.conversation_id, group, tier,
                                         reason=reason):
@@ -94,22 +123,24 @@ class HandoffDesk:
         row = HandoffRow(id=handoff_id, conversation_id=inbound.conversation_id,
                          channel=inbound.channel, customer_id=customer_id, reason=reason,
                          skill_group=group, tier=tier, status="waiting", summary=summary,
-                         created_at=now)
-        await self.queue.redis.hset(f"xs:handoff:{handoff_id}", "summary", summary)
+                         packet=packet, created_at=now)
+        await self.queue.redis.hset(f"xs:handoff:{handoff_id}",
+                                    mapping={"summary": summary, "packet": packet})
         await to_thread.run_sync(self.records.create, row)
         place = await self.queue.place(handoff_id)
         return [{"text": "已为您转接人工客服。" + place_text(place), "buttons": []}]
 
     async def _ticket(self, inbound: Inbound, customer_id: str, reason: str, group: str,
-                      tier: str, now: datetime, summary: str) -> list[Reply]:
-        due = now + self._hours.first_response[tier]
+                      tier: str, now: datetime, summary: str, packet: str) -> list[Reply]:
+        due = now + self.hours.first_response[tier]
         row = TicketRow(id="T" + uuid.uuid4().hex[:11].upper(),
                         conversation_id=inbound.conversation_id, channel=inbound.channel,
                         customer_id=customer_id, skill_group=group, tier=tier, reason=reason,
-                        status="open", due_at=due, created_at=now, summary=summary)
+                        status="open", due_at=due, created_at=now, summary=summary,
+                        packet=packet)
         await to_thread.run_sync(self.records.open_ticket, row)
         local = due.astimezone(SHOP_TZ)
-        return [{"text": f"人工客服暂时不在线（服务时间 {self._hours.label}）。已为您登记工单 {row.id}，"
+        return [{"text": f"人工客服暂时不在线（服务时间 {self.hours.label}）。已为您登记工单 {row.id}，"
                          f"我们会在 {local.month}月{local.day}日 {local:%H:%M} 前回复您。", "buttons": []}]
 
     async def close(self, handoff_id: str, agent_id: str, resolution: str) -> Optional[str]:

@@ -195,12 +195,16 @@ class HandoffQueue:
         """For the supervisor: per group, how many wait and for how long; per agent, how many
         conversations they hold."""
         groups = {}
+        now = time.time()
         for group in SKILL_GROUPS:
-            waiting = await self.waiting(group, 1000)
-            since = [float((await self.handoff(h)).get("enqueued_at") or 0) for h in waiting]
-            oldest = time.time() - min(since) if since else None
-            groups[group] = {"waiting": len(waiting), "longest_wait_seconds": oldest,
-                             "agents_online": await self.online(group)}
+            waits = []
+            for handoff_id in await self.waiting(group, 1000):
+                info = await self.handoff(handoff_id)
+                waits.append({"handoff_id": handoff_id, "tier": info.get("tier", "regular"),
+                              "waited_seconds": now - float(info.get("enqueued_at") or now)})
+            oldest = max((w["waited_seconds"] for w in waits), default=None)
+            groups[group] = {"waiting": len(waits), "longest_wait_seconds": oldest,
+                             "agents_online": await self.online(group), "waits": waits}
         agents = {}
         async for key in self.redis.scan_iter(match=f"{P}agent:*:owned"):
             agent_id = as_text(key).split(":")[2]

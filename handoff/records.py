@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy import DateTime, Integer, String, Text, inspect, select
+from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -26,6 +27,7 @@ class HandoffRow(Base):
     tier: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(Text, default="")
+    packet: Mapped[str] = mapped_column(Text, default="")  # JSON, masked: handoff.packet
     resolution: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
@@ -53,6 +55,7 @@ class TicketRow(Base):
     reason: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), index=True)  # open | answered | closed
     summary: Mapped[str] = mapped_column(Text, default="")
+    packet: Mapped[str] = mapped_column(Text, default="")  # JSON, masked: handoff.packet
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     first_response_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
@@ -73,6 +76,7 @@ class HandoffRecords:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         Base.metadata.create_all(engine)
+        _add_missing_columns(engine)
 
     def create(self, row: HandoffRow) -> None:
         with Session(self._engine, expire_on_commit=False) as session, session.begin():
@@ -134,3 +138,18 @@ class HandoffRecords:
         with Session(self._engine, expire_on_commit=False) as session:
             query = select(HandoffRow).where(HandoffRow.conversation_id == conversation_id)
             return list(session.scalars(query.order_by(HandoffRow.created_at)))
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added since a database was created (create_all only makes missing tables)."""
+    names = inspect(engine).get_table_names()
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            if table.name not in names:
+                continue
+            present = {c["name"] for c in inspect(connection).get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and not column.primary_key:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    connection.execute(sql(
+                        f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))

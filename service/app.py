@@ -78,7 +78,9 @@ def create_app(settings: Optional[Settings] = None,
                                 settings.bot_timeout_seconds)
         state.transcripts = TranscriptStore.from_url(settings.database_url)
         state.desk = HandoffDesk(HandoffQueue(state.redis), HandoffRecords(state.transcripts.engine),
-                                 ServiceHours.parse(settings.handoff_hours))
+                                 ServiceHours.parse(settings.handoff_hours,
+                                                    settings.handoff_ticket_hours,
+                                                    settings.handoff_wait_seconds))
         state.agents = AgentDirectory(state.transcripts.engine)
         state.sessions = Sessions(state.redis)
         if settings.demo_login_enabled and not state.agents.has_any():

@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 log = logging.getLogger(__name__)
 
 
+_BY_TIER = r"^((vip|potential|regular)=\d+(\.\d+)?)?(,(vip|potential|regular)=\d+(\.\d+)?)*$"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
@@ -41,6 +44,10 @@ class Settings(BaseSettings):
     # When agents work, shop time (UTC+8); outside it a handoff becomes a ticket.
     # The same start and end ("00:00-00:00") means around the clock.
     handoff_hours: str = Field(default="09:00-22:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    # First answer to a ticket within these hours, and the live queue's longest fair wait in
+    # seconds, by tier ("vip=2,potential=4,regular=8"); tiers not named keep their default.
+    handoff_ticket_hours: str = Field(default="", pattern=_BY_TIER)
+    handoff_wait_seconds: str = Field(default="", pattern=_BY_TIER)
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:

@@ -258,3 +258,107 @@ def test_password_guessing_is_stopped(client):
     Redis.from_url(client.app.state.settings.redis_url).delete(
         "xs:login-failures:user:agent1", "xs:login-failures:ip:testclient")
     assert login(client).status_code == 200
+
+
+FACTS = {  # as actions/escalation.py sends them: the receiver in full, the service masks
+    "order": {"id": "2611201234567890", "status": "in_transit", "status_label": "运输中",
+              "items": [{"name": "男士轻薄羽绒服", "sku": "AP-1", "quantity": 1}],
+              "total_display": "¥399.00", "receiver_name": "张伟", "receiver_phone": "13812345678",
+              "address": "上海市浦东新区张江路 100 号 2 栋 301", "created_at": "2026-11-20T08:00:00+00:00"},
+    "logistics": {"courier": "顺丰速运", "tracking_number": "SF1234567890123", "status": "in_transit",
+                  "events": [{"time": "2026-11-25T10:00:00+00:00", "location": "上海",
+                              "description": "派送中，派送员电话 13987654321"}]},
+    "action_log": [{"action": "action_logistics", "at": "2026-11-25T10:05:00+00:00",
+                    "outcome": "unavailable", "order_id": "2611201234567890",
+                    "detail": "<img src=x onerror=alert(1)>", "calls": [
+                        {"call": "GET /orders/2611201234567890/shipment", "outcome": "unavailable",
+                         "ms": 3001}]}, "junk", {"no": "action"}],
+    "actions": [{"action": "action_logistics", "result": "系统无响应", "ok": False}],
+}
+
+
+def test_the_agent_sees_the_order_logistics_and_what_the_bot_did_masked(client, rasa):
+    rasa.facts = FACTS
+    login(client)
+    customer_says(client, "C0110", "转人工", "m1")
+    handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
+    answer = client.get(f"/api/agent/handoffs/{handoff_id}")
+    detail = answer.json()
+    packet = detail["packet"]
+    assert packet["order"] == {**packet["order"], "id": "2611201234567890", "status_label": "运输中",
+                               "receiver": "张* 138****5678", "address": "上海市浦东新区****"}
+    assert packet["order"]["items"] == [{"name": "男士轻薄羽绒服", "quantity": 1}]
+    assert packet["logistics"]["tracking_number"] == "SF1234567890123"
+    assert "13987654321" not in packet["logistics"]["events"][0]["description"]
+    [entry] = packet["action_log"]  # the malformed entries are left out
+    assert (entry["label"], entry["outcome_label"], entry["calls"][0]["ms"]) == (
+        "查询物流", "系统无响应", 3001)
+    assert "订单概况：订单 2611201234567890" in detail["summary"]
+    assert "查询物流（失败）" in detail["summary"]
+    for secret in ("13812345678", "13987654321", "张江路", "张伟"):
+        assert secret not in answer.text
+    [row] = HandoffRecords(client.app.state.transcripts.engine).of_conversation("app:C0110")
+    assert "138****5678" in row.packet and "13812345678" not in row.packet
+
+
+def test_a_handoff_without_facts_has_an_empty_panel(client):
+    login(client)
+    customer_says(client, "C0111", "转人工", "m1")
+    handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
+    packet = client.get(f"/api/agent/handoffs/{handoff_id}").json()["packet"]
+    assert packet == {"order": None, "logistics": None, "action_log": [], "rule": None}
+
+
+def test_closing_into_a_chosen_flow_lets_the_bot_carry_on_then_asks_for_a_rating(client, rasa):
+    login(client)
+    customer_says(client, "C0112", "转人工", "m1")
+    handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/close", json={
+        "resolution": "resolved",
+        "resume": {"intent": "query_logistics", "order_id": "2611201234567890"}}).status_code == 200
+    resumed = '/query_logistics{"order_id": "2611201234567890"}'
+    eventually(lambda: any("满意" in text for text in outbox(client, "C0112")))
+    texts = outbox(client, "C0112")
+    assert texts.index(f"收到：{resumed}") < next(i for i, t in enumerate(texts) if "满意" in t)
+    assert rasa.calls[-1] == ("app:C0112", resumed)
+    assert customer_says(client, "C0112", "4", "m2")["replies"][0]["text"].startswith("感谢您的评价")
+    assert HandoffRecords(client.app.state.transcripts.engine).rating(handoff_id) == 4
+    client.post(f"/api/agent/handoffs/{handoff_id}/close", json={"resolution": "resolved"})
+    typed = [line.text for line in client.app.state.transcripts.conversation("app:C0112")
+             if line.direction == "in"]
+    assert typed == ["转人工", "4"]  # the resume is not something the customer wrote
+
+
+@pytest.mark.parametrize("resume", [{"intent": "delete_everything"}, {"intent": "query_order",
+                                    "order_id": "123"}, {"order_id": "2611201234567890"}, "x"])
+def test_a_malformed_resume_is_422_and_the_conversation_stays_open(client, resume):
+    login(client)
+    customer_says(client, "C0113", "转人工", "m1")
+    handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/close",
+                       json={"resolution": "resolved", "resume": resume}).status_code == 422
+    assert client.get("/api/agent/queue").json()["mine"][0]["handoff_id"] == handoff_id
+
+
+def test_the_supervisor_sees_each_wait_against_its_tiers_target(fresh_redis_url, tmp_path, rasa):
+    settings = Settings(redis_url=fresh_redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
+                        rasa_url=rasa.url, app_token_secret=SECRET, bot_timeout_seconds=5,
+                        handoff_hours="00:00-00:00", handoff_wait_seconds="vip=0.001,regular=900")
+    with TestClient(create_app(settings)) as client:
+        login(client)
+        customer_says(client, "C0114", "转人工", "m1")  # the stand-in says: a VIP
+        login(client, "supervisor1", "supervisor1-demo-password")
+        eventually(lambda: client.get("/api/agent/supervisor").json()["groups"]["returns"]["breached"])
+        view = client.get("/api/agent/supervisor").json()
+        [wait] = view["groups"]["returns"]["waits"]
+        assert (wait["tier"], wait["target_seconds"], wait["breached"]) == ("vip", 0.001, True)
+        assert view["wait_targets"] == {"vip": 0.001, "potential": 120.0, "regular": 900.0}
+        assert view["groups"]["logistics"] == {**view["groups"]["logistics"], "waiting": 0,
+                                               "breached": 0, "waits": []}
+
+
+@pytest.mark.parametrize("text", ["vip=0", "gold=2", "vip", "vip=x"])
+def test_service_level_targets_that_make_no_sense_are_refused(text):
+    from handoff.desk import ServiceHours
+    with pytest.raises(ValueError):
+        ServiceHours.parse("09:00-22:00", text)

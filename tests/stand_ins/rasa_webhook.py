@@ -1,7 +1,8 @@
 """A stand-in for Rasa's REST webhook, for router tests that need to count and order calls.
 
 It answers ``[{"text": "收到：<message>"}]`` (and to "转人工" what the bot answers: a handoff
-request) and records every (sender, message) in arrival order.
+request, with ``facts`` when a test sets them) and records every (sender, message) in arrival
+order.
 The real Rasa is used by the end-to-end tests; this one lets a test hold a call or count it.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ class RasaStandIn:
     url: str = ""
     calls: list[tuple[str, str]] = field(default_factory=list)
     delay_seconds: float = 0.0
+    facts: dict | None = None  # what the bot knows, sent with a handoff (actions.escalation)
 
 
 def make_app(state: RasaStandIn) -> FastAPI:
@@ -35,7 +37,8 @@ def make_app(state: RasaStandIn) -> FastAPI:
             await asyncio.sleep(state.delay_seconds)
         if body["message"] == "转人工":  # as actions/handoff.py answers
             return [{"text": "好的，正在为您转接人工客服，请稍候。", "custom": {"handoff": {
-                "reason": "customer_request", "skill_group": "returns", "tier": "vip"}}}]
+                "reason": "customer_request", "skill_group": "returns", "tier": "vip",
+                "facts": state.facts or {}}}}]
         return [{"text": f"收到：{body['message']}"}]
 
     return app
