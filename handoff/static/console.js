@@ -33,12 +33,21 @@ const els = {
   transferButton: $("transfer-conversation"), transferDialog: $("transfer-dialog"), transferForm: $("transfer-form"),
   transferNote: $("transfer-note"), transferError: $("transfer-error"), transferCancel: $("transfer-cancel"),
   transferConfirm: $("transfer-confirm"),
+  orderPanel: $("order-panel"), orderInfo: $("order-info"), orderItems: $("order-items"), orderRule: $("order-rule"),
+  logisticsInfo: $("logistics-info"), logisticsEvents: $("logistics-events"), actionLog: $("action-log"),
+  actionLogEmpty: $("action-log-empty"), closeResume: $("close-resume"), closeOrder: $("close-order"),
+  closeOrderField: $("close-order-field"), svTargets: $("sv-targets"),
 };
 
 const GROUPS = { logistics: "物流", returns: "退换货", quality: "质量", general: "综合" };
 const TIERS = { vip: "VIP", potential: "潜力", regular: "普通" };
 const REASONS = {
   customer_request: "客户要求", not_understood: "机器人未理解", complaint: "投诉", bot_unavailable: "机器人不可用",
+  policy_dispute: "对政策结果有异议", action_failure: "系统操作失败", shop_rule: "店铺规则",
+};
+const ORDER_STATUS = {
+  pending_payment: "待付款", paid: "待发货", shipped: "已发货", in_transit: "运输中", delivered: "已签收",
+  cancelled: "已取消", returned: "已退回",
 };
 const CHANNELS = { app: "App", web: "网页", wechat: "微信", telegram: "Telegram" };
 const ROLES = { agent: "客服", supervisor: "主管", editor: "内容编辑" };
@@ -489,6 +498,7 @@ function showConversation(handoff) {
     els.summary.textContent = "打开会话后在这里查看转接摘要";
     els.summary.classList.add("summary--empty");
     els.info.replaceChildren();
+    renderPacket(null);
     renderNotes([]);
     els.noteInput.value = "";
     els.noteError.hidden = true;
@@ -562,6 +572,7 @@ function renderConversation(data) {
   els.summary.textContent = summary || "暂无摘要";
   els.summary.classList.toggle("summary--empty", !summary);
   renderInfo(handoff);
+  renderPacket(data.packet);
   renderNotes(data.notes || []);
 
   const enqueued = parseWhen(handoff.enqueued_at);
@@ -591,6 +602,51 @@ function renderConversation(data) {
   for (const frame of state.buffered) if (!shown.includes(frame.text)) appendBubble("customer", frame.text, parseWhen(frame.created_at));
   state.buffered = [];
   scrollToEnd(true);
+}
+
+// The order panel: what the bot knew when it handed over (masked by the server), and what it did.
+function renderPacket(packet) {
+  const order = packet && packet.order;
+  const logistics = packet && packet.logistics;
+  const log = (packet && Array.isArray(packet.action_log)) ? packet.action_log : [];
+  els.orderPanel.hidden = !packet;
+  els.orderRule.textContent = packet && packet.rule ? `规则：${packet.rule}` : "";
+  els.orderInfo.replaceChildren(...(order ? infoRows([
+    ["订单号", order.id], ["状态", order.status_label || label(ORDER_STATUS, order.status)],
+    ["金额", order.total_display], ["下单", formatTime(parseWhen(order.created_at))],
+    ["签收", order.signed_at ? formatTime(parseWhen(order.signed_at)) : ""],
+    ["收货人", order.receiver], ["地址", order.address],
+  ]) : infoRows([["订单", "会话中没有确定的订单"]])));
+  els.orderItems.replaceChildren(...(order && Array.isArray(order.items) ? order.items : []).map(
+    (item) => el("li", "", item.quantity ? `${item.name} × ${item.quantity}` : item.name)));
+  els.logisticsInfo.replaceChildren(...(logistics ? infoRows([
+    ["快递", logistics.courier], ["运单号", logistics.tracking_number],
+    ["预计送达", logistics.estimated_delivery_at ? formatTime(parseWhen(logistics.estimated_delivery_at)) : ""],
+  ]) : []));
+  els.logisticsEvents.replaceChildren(...(logistics && Array.isArray(logistics.events) ? logistics.events : []).map(
+    (event) => el("li", "", `${formatTime(parseWhen(event.time))} ${event.location ? `【${event.location}】` : ""}${event.description}`)));
+  els.actionLog.replaceChildren(...log.slice().reverse().map(actionLogItem));
+  els.actionLogEmpty.hidden = log.length > 0;
+}
+
+function actionLogItem(entry) {
+  const ok = entry.outcome === "ok";
+  const item = el("li", ok ? "action-log__ok" : "action-log__bad");
+  const head = el("div", "action-log__head");
+  head.append(el("strong", "", entry.label || entry.action), el("span", "action-log__outcome", entry.outcome_label || entry.outcome),
+    el("time", "", formatTime(parseWhen(entry.at))));
+  item.append(head);
+  if (entry.detail) item.append(el("p", "action-log__detail", entry.detail));
+  const calls = Array.isArray(entry.calls) ? entry.calls : [];
+  if (calls.length) {
+    item.append(el("p", "action-log__calls", calls.map(
+      (call) => `${call.call} → ${call.outcome}${typeof call.ms === "number" ? ` ${call.ms} ms` : ""}`).join("\n")));
+  }
+  return item;
+}
+
+function infoRows(rows) {
+  return rows.filter(([, value]) => value).flatMap(([name, value]) => [el("dt", "", name), el("dd", "", value)]);
 }
 
 function renderInfo(handoff) {
@@ -708,6 +764,7 @@ els.closeButton.addEventListener("click", () => {
   if (!state.selected) return;
   closeCanned(false);
   els.closeForm.reset();
+  fillResumeChoices();
   els.closeError.hidden = true;
   els.closeConfirm.disabled = false;
   els.closeDialog.showModal();
@@ -716,16 +773,45 @@ els.closeButton.addEventListener("click", () => {
 
 els.closeCancel.addEventListener("click", () => els.closeDialog.close());
 
+// The flows the bot can carry on with (from the server), and the order it should use.
+function fillResumeChoices() {
+  const flows = (state.detail && state.detail.resume_flows) || {};
+  els.closeResume.replaceChildren(el("option", "", "不需要，直接请客户评价"),
+    ...Object.entries(flows).map(([intent, name]) => {
+      const option = el("option", "", name);
+      option.value = intent;
+      return option;
+    }));
+  els.closeResume.firstChild.value = "";
+  const order = state.detail && state.detail.packet && state.detail.packet.order;
+  els.closeOrder.value = order && /^\d{16}$/.test(order.id || "") ? order.id : "";
+  els.closeOrderField.hidden = true;
+}
+
+els.closeResume.addEventListener("change", () => { els.closeOrderField.hidden = !els.closeResume.value; });
+
 els.closeForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const handoffId = state.selected;
   if (!handoffId) { els.closeDialog.close(); return; }
   const resolution = new FormData(els.closeForm).get("resolution") || "resolved";
+  const body = { resolution };
+  const flow = els.closeResume.value;
+  if (flow) {
+    const orderId = els.closeOrder.value.trim();
+    if (orderId && !/^\d{16}$/.test(orderId)) {
+      els.closeError.textContent = "订单号应为 16 位数字，或留空使用会话中的订单";
+      els.closeError.hidden = false;
+      return;
+    }
+    body.resume = orderId ? { intent: flow, order_id: orderId } : { intent: flow };
+  }
   els.closeConfirm.disabled = true;
   try {
-    await api(handoffPath(handoffId, "/close"), { method: "POST", body: { resolution } });
+    await api(handoffPath(handoffId, "/close"), { method: "POST", body });
     els.closeDialog.close();
-    dropConversation(handoffId, `会话已结束（${RESOLUTIONS[resolution]}），已请客户评价`);
+    const after = flow ? `，机器人继续“${els.closeResume.selectedOptions[0].textContent}”` : "";
+    dropConversation(handoffId, `会话已结束（${RESOLUTIONS[resolution]}）${after}，已请客户评价`);
   } catch (error) {
     if (error.code === "not_open" || error.status === 404) {
       els.closeDialog.close();
@@ -1243,7 +1329,10 @@ function renderSupervisor(data) {
     const onlineCell = cell("td", "sv-online", String(online));
     onlineCell.classList.toggle("is-late", waiting > 0 && online === 0);
     if (waiting > 0 && online === 0) onlineCell.title = "有客户在等，但没有客服在线";
-    row.append(cell("th", "", label(GROUPS, group)), waitingCell, longestCell, onlineCell);
+    const breached = Number(info.breached) || 0;
+    const breachedCell = cell("td", "sv-breached", String(breached));
+    breachedCell.classList.toggle("is-late", breached > 0);
+    row.append(cell("th", "", label(GROUPS, group)), waitingCell, longestCell, onlineCell, breachedCell);
     return row;
   }));
 
@@ -1271,6 +1360,9 @@ function renderSupervisor(data) {
   overdueValue.classList.toggle("is-late", overdue > 0);
   els.svTickets.replaceChildren(el("dt", "", "未处理工单"), el("dd", "sv-open", String(Number(tickets.open) || 0)),
     el("dt", "", "已超时"), overdueValue);
+  const targets = data.wait_targets || {};
+  els.svTargets.textContent = Object.keys(targets).length ? "等待目标：" + Object.entries(targets).map(
+    ([tier, seconds]) => `${label(TIERS, tier)} ${formatDuration(Number(seconds))}`).join(" · ") : "";
 }
 
 // ---- live updates: WebSocket with heartbeat, reconnecting by itself --------------------------

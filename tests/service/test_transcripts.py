@@ -97,3 +97,30 @@ def test_handoff_records_tickets_notes_ratings_and_agents(store):
     agents.add("wang", "小王", "agent", ["general"], 2, "secret-password")
     assert agents.authenticate("wang", "secret-password").name == "小王"
     assert agents.authenticate("wang", "wrong") is None
+
+
+def test_a_database_from_before_the_packet_column_gets_it_and_keeps_its_rows(store):
+    from datetime import datetime
+
+    from handoff.records import HandoffRecords, HandoffRow
+
+    with store.engine.begin() as connection:  # the handoffs table as an older release made it
+        connection.execute(text(
+            "CREATE TABLE handoffs (id VARCHAR(32) PRIMARY KEY, conversation_id VARCHAR(128),"
+            " channel VARCHAR(16), customer_id VARCHAR(64), reason VARCHAR(32),"
+            " skill_group VARCHAR(16), tier VARCHAR(16), status VARCHAR(16), summary TEXT,"
+            " resolution VARCHAR(16), created_at TIMESTAMP WITH TIME ZONE,"
+            " closed_at TIMESTAMP WITH TIME ZONE)"))
+        connection.execute(text(
+            "INSERT INTO handoffs (id, conversation_id, channel, reason, skill_group, tier, status,"
+            " summary, resolution, created_at) VALUES ('OLD', 'app:C9', 'app', 'complaint',"
+            " 'general', 'regular', 'closed', '诉求：旧的', 'resolved', CURRENT_TIMESTAMP)"))
+    records = HandoffRecords(store.engine)
+    HandoffRecords(store.engine)  # a second start finds nothing to add
+    records.create(HandoffRow(id="NEW", conversation_id="app:C9", channel="app", customer_id="C9",
+                              reason="shop_rule", skill_group="returns", tier="vip",
+                              status="waiting", summary="", packet='{"rule": "大额"}',
+                              created_at=datetime.now(timezone.utc)))
+    rows = {row.id: row for row in records.of_conversation("app:C9")}
+    assert rows["OLD"].summary == "诉求：旧的" and not rows["OLD"].packet
+    assert rows["NEW"].packet == '{"rule": "大额"}'
