@@ -2,18 +2,21 @@
 
 Called by ``bench.channels`` on the same stack (``make bench``). Escalation: a customer writes
 转人工 through the app channel (real NLU, the action, the router, the queue) while an agent's
-console polls its queue; the time from the customer's send to the conversation appearing in the
-console's queue. Claims: handoffs put straight into the Redis queue, taken by 50 concurrent
+console listens on its WebSocket; the time from the customer's send to the conversation being in
+the queue the console fetches when the socket says the queue changed. Claims: handoffs put straight into the Redis queue, taken by 50 concurrent
 claimers through the queue's claim script (the console's claim route adds one HTTP round trip).
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 import uuid
+from typing import Any
 
 import httpx
+import websockets
 from redis.asyncio import Redis
 
 from channels import app_auth
@@ -24,26 +27,38 @@ AGENT = {"username": "agent1", "password": "agent1-demo-password"}
 
 
 async def escalation_latencies(stack: Stack, customers: int) -> list[float]:
+    """As the console sees it: its WebSocket says the queue changed, it fetches the queue."""
     latencies = []
     async with httpx.AsyncClient(base_url=stack.service_url, timeout=30) as agent, \
             httpx.AsyncClient(base_url=stack.service_url, timeout=30) as app:
         (await agent.post("/api/agent/login", json=AGENT)).raise_for_status()
-        for n in range(customers):
-            customer = f"HB{uuid.uuid4().hex[:8]}{n}"
-            headers = {"Authorization": "Bearer " + app_auth.sign(customer, stack.app_token_secret, 600)}
-            started = time.perf_counter()
-            sent = asyncio.create_task(app.post("/api/app/messages", headers=headers, json={
-                "client_message_id": uuid.uuid4().hex, "text": "转人工"}))
-            while True:
-                queue = (await agent.get("/api/agent/queue")).json()
-                if any(h["conversation_id"] == f"app:{customer}" for h in queue["waiting"]):
-                    latencies.append((time.perf_counter() - started) * 1000)
-                    break
-                await asyncio.sleep(0.005)
-            await sent
-            await app.post("/api/app/messages", headers=headers, json={
-                "client_message_id": uuid.uuid4().hex, "text": "不用了"})
+        cookie = "; ".join(f"{name}={value}" for name, value in agent.cookies.items())
+        socket_url = stack.service_url.replace("http", "ws", 1) + "/api/agent/ws"
+        async with websockets.connect(socket_url, additional_headers={"Cookie": cookie}) as socket:
+            for n in range(customers):
+                latencies.append(await _one_escalation(stack, agent, app, socket, n))
     return latencies
+
+
+async def _one_escalation(stack: Stack, agent: httpx.AsyncClient, app: httpx.AsyncClient,
+                          socket: Any, n: int) -> float:
+    customer = f"HB{uuid.uuid4().hex[:8]}{n}"
+    headers = {"Authorization": "Bearer " + app_auth.sign(customer, stack.app_token_secret, 600)}
+    started = time.perf_counter()
+    sent = asyncio.create_task(app.post("/api/app/messages", headers=headers, json={
+        "client_message_id": uuid.uuid4().hex, "text": "转人工"}))
+    while True:
+        frame = json.loads(await socket.recv())
+        if frame.get("type") != "queue":
+            continue
+        queue = (await agent.get("/api/agent/queue")).json()
+        if any(h["conversation_id"] == f"app:{customer}" for h in queue["waiting"]):
+            elapsed = (time.perf_counter() - started) * 1000
+            break
+    await sent
+    await app.post("/api/app/messages", headers=headers, json={
+        "client_message_id": uuid.uuid4().hex, "text": "不用了"})
+    return elapsed
 
 
 async def claims_per_second(redis_url: str, handoffs: int = 2000, claimers: int = 50) -> float:

@@ -32,6 +32,7 @@ from channels.identities import IdentityResolver
 from channels.messages import Inbound, Reply, RouterUnavailable, Sender, Submitted, as_text
 from channels.rasa_client import BotUnavailable, RasaClient
 from handoff.desk import SATISFACTION_QUESTION, HandoffDesk
+from handoff.queue import tell_agents
 from handoff.transcripts import TranscriptMessage, TranscriptStore
 
 log = logging.getLogger(__name__)
@@ -203,8 +204,8 @@ class ConversationRouter:
         a human owns the conversation (the agents get the message)."""
         mode = await self.redis.get(_key("mode", inbound.conversation_id))
         if mode is not None and as_text(mode) == "human":
-            await self.redis.xadd(f"{PREFIX}to-agents", {
-                "conversation_id": inbound.conversation_id, "text": inbound.text})
+            await tell_agents(self.redis, {"conversation_id": inbound.conversation_id,
+                                           "text": inbound.text})
             return [], None
         if mode is not None and as_text(mode) == "queued" and self._desk is not None:
             return await self._desk.answer_while_waiting(inbound), None

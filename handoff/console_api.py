@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 
 from handoff.agents import Agent, AgentDirectory
 from handoff.desk import SATISFACTION_QUESTION, HandoffDesk
-from handoff.queue import SKILL_GROUPS
+from handoff.queue import SKILL_GROUPS, TO_AGENTS, tell_agents
 from service.errors import ApiError
 
 COOKIE = "xs_agent"
@@ -221,6 +221,7 @@ async def transfer(handoff_id: str, body: TransferIn, agent: CurrentAgent,
         await to_thread.run_sync(desk.records.add_note, handoff_id, agent.id, body.note)
     if not await desk.queue.transfer(handoff_id, agent.id, body.group):
         raise ApiError(409, "not_open", "这个会话已经结束了")
+    await tell_agents(desk.queue.redis, {"event": "queued", "group": body.group})
     return {"ok": True}
 
 
@@ -330,12 +331,15 @@ async def console_socket(websocket: WebSocket) -> None:
 async def _forward_customer_messages(websocket: WebSocket, desk: HandoffDesk, agent: Agent) -> None:
     last = "$"
     while True:
-        entries = await desk.queue.redis.xread({"xs:to-agents": last}, count=50, block=5000)
+        entries = await desk.queue.redis.xread({TO_AGENTS: last}, count=50, block=5000)
         if not entries:
             await websocket.send_json({"type": "queue"})
             continue
         for entry_id, fields in entries[0][1]:
             last = entry_id
+            if b"event" in fields:  # someone queued, claimed, left: refresh the queue now
+                await websocket.send_json({"type": "queue"})
+                continue
             conversation_id = fields[b"conversation_id"].decode()
             handoff_id = await desk.queue.waiting_handoff(conversation_id)
             info = await desk.queue.handoff(handoff_id) if handoff_id else {}
@@ -359,6 +363,7 @@ async def _owned(desk: HandoffDesk, handoff_id: str, agent: Agent) -> dict[str, 
 
 async def _claimed(desk: HandoffDesk, outcome: str, handoff_id: str | None) -> dict[str, Any]:
     if outcome == "claimed" and handoff_id:
+        await tell_agents(desk.queue.redis, {"event": "claimed"})  # gone from the others' queues
         return {"handoff": await _public(desk, handoff_id)}
     messages = {"taken": "已被其他客服接入", "full": "您接待的会话已达上限", "empty": "暂时没有排队的客户"}
     raise ApiError(404 if outcome == "empty" else 409, outcome, messages.get(outcome, "无法接入"))

@@ -19,7 +19,7 @@ from anyio import to_thread
 
 from channels.messages import Inbound, Reply
 from handoff.packet import masked_packet
-from handoff.queue import SKILL_GROUPS, TIERS, HandoffQueue, Place
+from handoff.queue import SKILL_GROUPS, TIERS, HandoffQueue, Place, tell_agents
 from handoff.records import HandoffRecords, HandoffRow, TicketRow
 from handoff.summary import HandoffFacts, summarise, turns_from_transcript
 
@@ -127,6 +127,7 @@ class HandoffDesk:
         await self.queue.redis.hset(f"xs:handoff:{handoff_id}",
                                     mapping={"summary": summary, "packet": packet})
         await to_thread.run_sync(self.records.create, row)
+        await tell_agents(self.queue.redis, {"event": "queued", "group": group})
         place = await self.queue.place(handoff_id)
         return [{"text": "已为您转接人工客服。" + place_text(place), "buttons": []}]
 
@@ -174,9 +175,9 @@ class HandoffDesk:
         if _CANCEL.match(inbound.text):
             if await self.queue.finish(handoff_id, "cancelled"):
                 await to_thread.run_sync(self.records.finish, handoff_id, "cancelled")
+                await tell_agents(self.queue.redis, {"event": "cancelled"})
             return [{"text": "好的，已取消转人工，小售继续为您服务。还有什么可以帮您？", "buttons": []}]
-        await self.queue.redis.xadd("xs:to-agents", {"conversation_id": inbound.conversation_id,
-                                                     "handoff_id": handoff_id,
-                                                     "text": inbound.text})
+        await tell_agents(self.queue.redis, {"conversation_id": inbound.conversation_id,
+                                             "handoff_id": handoff_id, "text": inbound.text})
         place = await self.queue.place(handoff_id)
         return [{"text": "收到，客服接入后会看到您的消息。" + place_text(place), "buttons": []}]

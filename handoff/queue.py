@@ -28,6 +28,11 @@ TIERS = ("vip", "potential", "regular")
 DEFAULT_HEAD_START = {"vip": 900.0, "potential": 300.0, "regular": 0.0}
 FRONT = -1e12  # a score before every waiting customer
 PRESENCE_SECONDS = 30.0
+# What the consoles follow live: customer messages of conversations in human hands, and queue
+# changes (so a waiting customer shows up at once, not at the next poll). Trimmed: consoles only
+# read new entries.
+TO_AGENTS = f"{P}to-agents"
+TO_AGENTS_KEEP = 10_000
 
 # KEYS: agent's owned set, leases. ARGV: agent, capacity, lease expiry ms, now, groups...
 # Takes the best-placed waiting handoff of the agent's groups, or nothing.
@@ -116,6 +121,11 @@ class Claim:
 class Place:
     position: int                 # 1 = next
     expected_wait_seconds: int
+
+
+async def tell_agents(redis: Redis, fields: dict[str, str]) -> None:
+    """A customer message (``conversation_id``, ``text``) or a queue change (``event``)."""
+    await redis.xadd(TO_AGENTS, fields, maxlen=TO_AGENTS_KEEP, approximate=True)
 
 
 class HandoffQueue:

@@ -362,3 +362,17 @@ def test_service_level_targets_that_make_no_sense_are_refused(text):
     from handoff.desk import ServiceHours
     with pytest.raises(ValueError):
         ServiceHours.parse("09:00-22:00", text)
+
+
+def test_consoles_are_told_at_once_when_the_queue_changes(client):
+    """Queue changes go on the stream the console sockets follow (not only the 5 s poll)."""
+    redis = Redis.from_url(client.app.state.settings.redis_url)
+    login(client)
+    customer_says(client, "C0115", "转人工", "m1")
+    client.post("/api/agent/claim-next")
+    customer_says(client, "C0116", "转人工", "m1")
+    customer_says(client, "C0116", "不用了", "m2")
+    events = [(fields.get(b"event"), fields.get(b"group"))
+              for _, fields in redis.xrange("xs:to-agents") if b"event" in fields]
+    assert events == [(b"queued", b"returns"), (b"claimed", None), (b"queued", b"returns"),
+                      (b"cancelled", None)]
