@@ -15,7 +15,7 @@ TAKEN = {"C0001", "C0031", "C0032", "C0042", "C0043", "C0047", "C0053", "C0060"}
 
 
 def test_the_order_panel_shows_what_the_bot_knew_and_the_bot_carries_on_after_closing(
-        open_page, stack, service, shop, agent_on_duty):  # noqa: F811 (fixture)
+        open_page, stack, service, shop, agent_on_duty, tmp_path):  # noqa: F811 (fixture)
     orders = shop.get("/orders", params={"status": "in_transit", "limit": 50}).json()["items"]
     order = next(o for o in reversed(orders) if o["customer_id"] not in TAKEN)
     customer, full = order["customer_id"], shop.get(f"/orders/{order['id']}").json()
@@ -46,6 +46,7 @@ def test_the_order_panel_shows_what_the_bot_knew_and_the_bot_carries_on_after_cl
     assert f"/orders/{order['id']}/shipment" in latest.locator(".action-log__calls").inner_text()
     assert f"订单概况：订单 {order['id']}" in agent.locator("#summary").inner_text()
     assert full["receiver_phone"] not in agent.locator("#summary").inner_text()
+    agent.screenshot(path=str(tmp_path / "console_order_panel.png"))
 
     # Closing with "查物流": the bot answers about the same order (the slot was kept), then the
     # customer is asked to rate.
