@@ -26,8 +26,8 @@ async def handoff(shop: ShopClient, tracker: Tracker, reason: str, *, group: Opt
                   customer_id: Optional[str] = None, fetch: bool = True, also: Sequence[dict[str, Any]] = (),
                   extra: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """The ``custom`` of the handoff message. ``order``: the order at hand, if any (else
-    ``order_id``'s or the one discussed is looked up); ``fetch=False`` when the shop is known to be down; ``also``: action
-    log entries of this turn."""
+    ``order_id``'s or the one discussed is looked up); ``fetch=False`` when the shop is known to
+    be down; ``also``: action log entries of this turn."""
     tier, shipment = "regular", None
     if fetch:
         try:

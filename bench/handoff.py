@@ -3,8 +3,9 @@
 Called by ``bench.channels`` on the same stack (``make bench``). Escalation: a customer writes
 转人工 through the app channel (real NLU, the action, the router, the queue) while an agent's
 console listens on its WebSocket; the time from the customer's send to the conversation being in
-the queue the console fetches when the socket says the queue changed. Claims: handoffs put straight into the Redis queue, taken by 50 concurrent
-claimers through the queue's claim script (the console's claim route adds one HTTP round trip).
+the queue the console fetches when the socket says the queue changed. Claims: handoffs put
+straight into the Redis queue, taken by 50 concurrent claimers through the queue's claim script
+(the console's claim route adds one HTTP round trip).
 """
 from __future__ import annotations
 

@@ -268,6 +268,7 @@ async def tickets(agent: CurrentAgent, desk: Desk, request: Request) -> list[dic
     return [{"ticket_id": row.id, "conversation_id": row.conversation_id, "channel": row.channel,
              "group": row.skill_group, "tier": row.tier, "reason": row.reason,
              "status": row.status, "due_at": _utc(row.due_at).isoformat(),
+             "summary": row.summary or "",
              "overdue": row.first_response_at is None and _utc(row.due_at) < now,
              "window_open": await _window_open(request, row.channel, row.conversation_id)}
             for row in rows]

@@ -1182,7 +1182,9 @@ function ticketCard(ticketId) {
     group: el("span", "ticket__group"), reason: el("span", "reason"), status: el("span", "ticket__status"),
     windowNote: el("p", "ticket__window", WINDOW_CLOSED), input: el("textarea"), close: el("input"),
     send: el("button", "btn btn--primary btn--small", "发送"), error: el("p", "ticket__error"),
+    summary: el("details", "ticket__summary"), summaryText: el("p", "ticket__summary-text"),
   };
+  card.summary.append(el("summary", "", "转接摘要（客户诉求、订单、机器人已做的事）"), card.summaryText);
   line.append(card.tier, card.who, card.channel, card.due);
   const sub = el("div", "ticket__sub");
   sub.append(card.group, card.reason, card.status, el("span", "ticket__id", ticketId));
@@ -1200,7 +1202,7 @@ function ticketCard(ticketId) {
   card.error.setAttribute("role", "alert");
   card.error.hidden = true;
   form.append(card.input, actions, card.error);
-  node.append(line, sub, card.windowNote, form);
+  node.append(line, sub, card.summary, card.windowNote, form);
   form.addEventListener("submit", (event) => { event.preventDefault(); replyTicket(card); });
   card.input.addEventListener("keydown", (event) => {
     if (isSendKey(event)) { event.preventDefault(); form.requestSubmit(); }
@@ -1219,6 +1221,7 @@ function updateTicketCard(card, ticket) {
   card.group.textContent = label(GROUPS, ticket.group);
   card.reason.textContent = label(REASONS, ticket.reason);
   card.status.textContent = label(TICKET_STATUS, ticket.status);
+  card.summaryText.textContent = (ticket.summary || "").trim() || "暂无摘要";
   const due = parseWhen(ticket.due_at);
   card.due.dataset.due = due ? String(due.getTime()) : "";
   card.due.dataset.status = ticket.status || "";

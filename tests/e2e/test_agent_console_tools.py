@@ -251,6 +251,9 @@ def test_a_ticket_is_answered_from_the_tickets_tab_and_a_closed_wechat_window_bl
     due_ms = datetime.fromisoformat(listed["due_at"]).timestamp() * 1000
     assert abs(float(due.get_attribute("data-due")) - due_ms) < 1000
     assert card.locator(".ticket__window").is_hidden()
+    card.locator(".ticket__summary summary").click()  # what the customer wanted, before answering
+    assert card.locator(".ticket__summary-text").inner_text() == listed["summary"].strip()
+    assert listed["summary"].startswith("诉求：")
     page.screenshot(path=str(tmp_path / "console_tickets.png"))
 
     # Answer and close: the customer gets it, the ticket leaves the list.

@@ -11,8 +11,8 @@ from actions import order_lookup
 from actions.api.shop import Order, ShopClient
 from actions.escalation import skill_group
 from actions.handoff import ActionHandOffNotUnderstood, ActionRequestHuman
-from actions.tiers import tier_of
 from actions.settings import Settings
+from actions.tiers import tier_of
 from tests.rasa.conftest import make_tracker
 
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)

@@ -179,6 +179,7 @@ def test_with_nobody_on_duty_a_ticket_is_answered_later(client):
     assert (ticket["conversation_id"], ticket["tier"], ticket["status"], ticket["overdue"],
             ticket["window_open"]) == ("app:C0104", "vip", "open", False, True)
     assert ticket["ticket_id"] in told
+    assert ticket["summary"].startswith("诉求：") and "转人工原因：客户要求人工" in ticket["summary"]
     answer = client.post(f"/api/agent/tickets/{ticket['ticket_id']}/reply",
                          json={"text": "您好，关于您的问题……", "close": True})
     assert answer.status_code == 200

@@ -2,12 +2,9 @@
 no unmasked phone number, no minutes of work."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from handoff.summary import conversation_mood, mask_text, sentiment, summarise, summarise_request
-from handoff.summary.request import warm_up
 
 LONG = ("我的快递怎么还没到，" * 300 + "电话13812345678" + "啊" * 1800)[:5000]
 MESSAGES = [
@@ -33,17 +30,10 @@ MESSAGES = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def loaded():
-    warm_up()
-
-
 @pytest.mark.parametrize("message", MESSAGES, ids=range(len(MESSAGES)))
 def test_no_message_breaks_the_summary(message):
-    started = time.perf_counter()
     summary = summarise([{"speaker": "user", "text": message}, {"speaker": "bot", "text": message}])
     text = summary.text()
-    assert time.perf_counter() - started < 0.5
     assert isinstance(text, str) and text.startswith("诉求：")
     assert -1.0 <= summary.情绪.score <= 1.0
     assert len(summary.客户关键原话) <= 3 and all(len(q) <= 80 for q in summary.客户关键原话)
@@ -99,9 +89,10 @@ def test_traditional_characters_are_summarised_in_simplified():
     assert summary.情绪.score < 0
 
 
-def test_a_long_conversation_stays_fast():
-    transcript = [{"speaker": "user", "text": LONG}] * 50
-    started = time.perf_counter()
-    summarise(transcript)
-    conversation_mood([LONG] * 50)
-    assert time.perf_counter() - started < 2.0
+def test_a_long_conversation_gives_a_bounded_summary():
+    """Speed is ``make bench``'s to measure (bench.summary); here: a long conversation of long
+    messages still gives a summary of bounded size."""
+    summary = summarise([{"speaker": "user", "text": LONG}] * 50)
+    assert len(summary.text()) < 2000
+    assert len(summary.客户关键原话) <= 3
+    assert conversation_mood([LONG] * 50).score <= 1
