@@ -29,6 +29,24 @@ def redis_env(redis_url: str) -> dict[str, str]:
     }
 
 
+# Rasa 3.6 brings SQLAlchemy 1.4 and psycopg2; the service's URL may name psycopg 3, which 1.4
+# does not know. Same database, the driver Rasa has.
+_RASA_DRIVERS = {"postgresql+psycopg": "postgresql+psycopg2", "postgres": "postgresql"}
+DEFAULT_DATABASE_URL = "sqlite:///var/xiaoshou.sqlite3"
+
+
+def event_broker_env(database_url: str) -> dict[str, str]:
+    """Rasa's SQL event broker writes every tracker event into the service's database (table
+    ``events``), where the supervisors' dashboard reads intents, FAQ answers and fallbacks."""
+    scheme, separator, rest = database_url.partition("://")
+    if not separator or not (scheme.startswith("sqlite") or scheme.startswith("postgres")):
+        raise SystemExit(f"DATABASE_URL must be a sqlite:/// or postgresql:// URL, got {database_url!r}")
+    if scheme.startswith("sqlite") and rest.startswith("/") and rest not in ("/", "/:memory:"):
+        # Rasa may start before the service has created the file's folder.
+        (ROOT / rest[1:]).parent.mkdir(parents=True, exist_ok=True)
+    return {"RASA_EVENT_BROKER_URL": f"{_RASA_DRIVERS.get(scheme, scheme)}://{rest}"}
+
+
 def _exec(command: list[str], extra_env: dict[str, str]) -> None:
     env = {**os.environ, **extra_env}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
@@ -40,6 +58,9 @@ def run_rasa(args: argparse.Namespace) -> None:
     if not training.MODEL_PATH.exists():
         raise SystemExit("no trained model: run `make train` first")
     env = redis_env(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    env.update(event_broker_env(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)))
+    if os.environ.get("RASA_EVENT_BROKER_URL"):  # an operator's explicit choice wins
+        env["RASA_EVENT_BROKER_URL"] = os.environ["RASA_EVENT_BROKER_URL"]
     env.setdefault("ACTION_SERVER_URL", os.environ.get(
         "ACTION_SERVER_URL", f"http://127.0.0.1:{os.environ.get('ACTIONS_PORT', '5055')}/webhook"))
     command = [

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from demo_shop import api, errors, writes
+from demo_shop import api, errors, stats, writes
 from demo_shop.models import Base, Customer
 from demo_shop.seed import seed
 from demo_shop.settings import ShopSettings
@@ -63,6 +63,7 @@ def create_app(settings: Optional[ShopSettings] = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(api.router, dependencies=[Depends(require_api_key)])
     app.include_router(writes.router, dependencies=[Depends(require_api_key)])
+    app.include_router(stats.router, dependencies=[Depends(require_api_key)])
 
     @app.get("/healthz", tags=["operations"], summary="The shop answers")
     def healthz() -> dict[str, str]:

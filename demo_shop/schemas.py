@@ -205,3 +205,30 @@ class PhoneCheck(BaseModel):
 class PhoneCheckPassed(BaseModel):
     order_id: str
     customer_id: str
+
+
+# --- Aggregates for the supervisors' dashboard (counts only, no personal data) -------------
+
+class SkuAfterSales(BaseModel):
+    sku: str = Field(examples=["AP-1001"])
+    name: str
+    returns: int
+    exchanges: int
+    quality_cases: int
+
+
+class ReturnReasonCount(BaseModel):
+    reason_code: Optional[str] = Field(description="the code the bot filed it with; null for "
+                                                   "returns filed elsewhere")
+    reason: str = Field(examples=["尺码不合适"])
+    count: int
+
+
+class AfterSalesSummary(BaseModel):
+    since: datetime
+    until: datetime
+    returns: int
+    exchanges: int
+    quality_cases: int
+    by_sku: list[SkuAfterSales]
+    reasons: list[ReturnReasonCount]

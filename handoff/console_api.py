@@ -364,6 +364,7 @@ async def _owned(desk: HandoffDesk, handoff_id: str, agent: Agent) -> dict[str, 
 
 async def _claimed(desk: HandoffDesk, outcome: str, handoff_id: str | None) -> dict[str, Any]:
     if outcome == "claimed" and handoff_id:
+        await to_thread.run_sync(desk.records.claimed, handoff_id)
         await tell_agents(desk.queue.redis, {"event": "claimed"})  # gone from the others' queues
         return {"handoff": await _public(desk, handoff_id)}
     messages = {"taken": "已被其他客服接入", "full": "您接待的会话已达上限", "empty": "暂时没有排队的客户"}

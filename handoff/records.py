@@ -30,6 +30,7 @@ class HandoffRow(Base):
     packet: Mapped[str] = mapped_column(Text, default="")  # JSON, masked: handoff.packet
     resolution: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))  # first claim
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
 
 
@@ -59,6 +60,7 @@ class TicketRow(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     first_response_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
 
 
 class NoteRow(Base):
@@ -116,8 +118,18 @@ class HandoffRecords:
         with Session(self._engine, expire_on_commit=False) as session, session.begin():
             row = session.get(TicketRow, ticket_id)
             if row is not None:
-                row.first_response_at = row.first_response_at or datetime.now(timezone.utc)
+                now = datetime.now(timezone.utc)
+                row.first_response_at = row.first_response_at or now
                 row.status = "closed" if closed else "answered"
+                row.closed_at = now if closed else None
+
+    def claimed(self, handoff_id: str) -> None:
+        """An agent took the conversation; the first claim counts (a requeue keeps it), so the
+        queue wait is claimed_at - created_at."""
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            row = session.get(HandoffRow, handoff_id)
+            if row is not None and row.claimed_at is None:
+                row.claimed_at = datetime.now(timezone.utc)
 
     def add_note(self, handoff_id: str, agent_id: str, text: str) -> None:
         with Session(self._engine, expire_on_commit=False) as session, session.begin():

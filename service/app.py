@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from analytics import dashboard_api
 from channels import app_channel, demo_login, telegram, wechat
 from channels.app_outbox import AppSender
 from channels.identities import IdentityResolver
@@ -37,6 +38,7 @@ from service.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "channels" / "static"
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "handoff" / "static"
+DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "analytics" / "static"
 REAP_EVERY_SECONDS = 5.0
 
 
@@ -129,13 +131,20 @@ def create_app(settings: Optional[Settings] = None,
     if settings.demo_login_enabled:
         app.include_router(demo_login.router)
     app.include_router(console_api.router)
+    app.include_router(dashboard_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/console-static", StaticFiles(directory=CONSOLE_DIR, check_dir=False),
               name="console-static")
+    app.mount("/dashboard-static", StaticFiles(directory=DASHBOARD_DIR, check_dir=False),
+              name="dashboard-static")
 
     @app.get("/console", include_in_schema=False)
     async def console_page() -> FileResponse:
         return FileResponse(CONSOLE_DIR / "console.html")
+
+    @app.get("/dashboard", include_in_schema=False)
+    async def dashboard_page() -> FileResponse:
+        return FileResponse(DASHBOARD_DIR / "dashboard.html")
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # seconds, by tier ("vip=2,potential=4,regular=8"); tiers not named keep their default.
     handoff_ticket_hours: str = Field(default="", pattern=_BY_TIER)
     handoff_wait_seconds: str = Field(default="", pattern=_BY_TIER)
+    # The dashboard's target from handoff to the agent closing it, minutes per tier (same form).
+    dashboard_resolution_minutes: str = Field(default="", pattern=_BY_TIER)
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:

@@ -1,7 +1,7 @@
 import pytest
 
 from bot import training
-from bot.cli import redis_env
+from bot.cli import event_broker_env, redis_env
 
 
 def test_redis_url_is_split_for_rasa_endpoints():
@@ -77,3 +77,19 @@ def test_action_server_listens_on_loopback_unless_told(monkeypatch):
     monkeypatch.setenv("ACTIONS_HOST", "10.1.2.3")
     cli.run_actions(None)
     assert seen["env"]["SANIC_HOST"] == "10.1.2.3"
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("postgresql+psycopg://xs:pw@db:5432/xiaoshou", "postgresql+psycopg2://xs:pw@db:5432/xiaoshou"),
+    ("postgres://xs@db/xiaoshou", "postgresql://xs@db/xiaoshou"),
+    ("sqlite:///:memory:", "sqlite:///:memory:"),
+])
+def test_rasas_event_broker_writes_to_the_services_database(url, expected):
+    """Rasa's SQLAlchemy 1.4 has psycopg2, not psycopg 3: same database, Rasa's driver."""
+    assert event_broker_env(url) == {"RASA_EVENT_BROKER_URL": expected}
+
+
+@pytest.mark.parametrize("url", ["mysql://db/x", "not a url", ""])
+def test_a_database_the_event_broker_cannot_use_is_a_clear_error(url):
+    with pytest.raises(SystemExit, match="DATABASE_URL must be"):
+        event_broker_env(url)
