@@ -20,6 +20,7 @@ import httpx
 import websockets
 from redis.asyncio import Redis
 
+from bench import report
 from channels import app_auth
 from handoff.queue import HandoffQueue
 from tests.stack import Stack
@@ -83,12 +84,13 @@ async def claims_per_second(redis_url: str, handoffs: int = 2000, claimers: int 
     return claimed / elapsed
 
 
-def report(stack: Stack, redis_url: str, customers: int = 30) -> None:
+def measure(stack: Stack, redis_url: str, customers: int = 30) -> None:
     latencies = sorted(asyncio.run(escalation_latencies(stack, customers)))
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     rate = asyncio.run(claims_per_second(redis_url))
-    print("\n## Handoff\n")
-    print("| figure | value |\n|---|---|")
-    print(f"| escalation → visible in the console, p50 / p99 ({len(latencies)} customers) | "
-          f"{statistics.median(latencies):.0f} / {p99:.0f} ms |")
-    print(f"| claims per second (50 concurrent claimers, queue script) | {rate:.0f} |")
+    p50 = statistics.median(latencies)
+    report.file("handoff", "Handoff", ["figure", "value"], [
+        [f"escalation → visible in the console, p50 / p99 ({len(latencies)} customers)",
+         f"{p50:.0f} / {p99:.0f} ms"],
+        ["claims per second (50 concurrent claimers, queue script)", f"{rate:.0f}"]],
+        figures={"escalation_p50_ms": p50, "escalation_p99_ms": p99, "claims_per_second": rate})

@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 
+from bench import report
 from bot.evaluate import HELDOUT, load_examples, predict
 
 
@@ -16,13 +16,12 @@ def main() -> None:
     asyncio.run(predict(texts[:10]))  # load and warm up; not measured
     _, latencies = asyncio.run(predict(texts))
     latencies.sort()
-    print(f"\n## NLU parse latency ({os.cpu_count()} cores, {len(texts)} held-out utterances, "
-          "in process)\n")
-    print("| p50 | p95 | p99 | max |\n|---|---|---|---|")
-    pick = [latencies[min(len(latencies) - 1, int(len(latencies) * q))] for q in (0.95, 0.99)]
-    print(f"| {statistics.median(latencies):.1f} ms | {pick[0]:.1f} ms | {pick[1]:.1f} ms | "
-          f"{latencies[-1]:.1f} ms |")
-
+    p95, p99 = (latencies[min(len(latencies) - 1, int(len(latencies) * q))] for q in (0.95, 0.99))
+    p50 = statistics.median(latencies)
+    report.file("nlu", f"NLU parse latency ({len(texts)} held-out utterances, in process)",
+                ["p50", "p95", "p99", "max"],
+                [[f"{p50:.1f} ms", f"{p95:.1f} ms", f"{p99:.1f} ms", f"{latencies[-1]:.1f} ms"]],
+                figures={"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "max_ms": latencies[-1]})
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench import report
 from handoff.summary import Style, summarise, summarise_request
 from handoff.summary.request import warm_up
 
@@ -156,21 +156,21 @@ def main() -> None:
     rows = evaluate(dialogues, systems, scorer)
     median_ms, worst_ms = per_dialogue_ms(dialogues)
 
-    print(f"\n## Handoff request summary (诉求) on CSDS test key utterances ({len(dialogues)} dialogues, "
-          f"{os.cpu_count()} cores)\n")
-    print("| system | R-1 | R-2 | R-L | ms / dialogue |\n|---|---|---|---|---|")
-    for row in rows:
-        print(f"| {row.name} | {row.rouge_1:.2f} | {row.rouge_2:.2f} | {row.rouge_l:.2f} | "
-              f"{row.ms_per_dialogue:.2f} |")
     first = next(r for r in rows if r.name == "baseline: first user utterance")
     longest = next(r for r in rows if r.name == "baseline: longest user utterance")
-    print(f"\nours / first user utterance (R-L): {rows[0].rouge_l / first.rouge_l:.2f}; "
-          f"ours / longest user utterance (R-L): {rows[0].rouge_l / longest.rouge_l:.2f}")
-    print(f"full summary per dialogue: median {median_ms:.2f} ms, worst {worst_ms:.2f} ms; "
-          f"one-off load of jieba and the IDF table {warm_ms:.0f} ms")
-    print("published user-summary R-L on full dialogues (not the same input): "
-          + ", ".join(f"{k} {v}" for k, v in PUBLISHED_USER_RL.items()))
-
+    note = "\n".join([
+        f"ours / first user utterance (R-L): {rows[0].rouge_l / first.rouge_l:.2f}; "
+        f"ours / longest user utterance (R-L): {rows[0].rouge_l / longest.rouge_l:.2f}.",
+        f"Full summary per dialogue: median {median_ms:.2f} ms, worst {worst_ms:.2f} ms; "
+        f"one-off load of jieba and the IDF table {warm_ms:.0f} ms.",
+        "Published user-summary R-L on full dialogues (not the same input): "
+        + ", ".join(f"{k} {v}" for k, v in PUBLISHED_USER_RL.items()) + "."])
+    report.file("summary", f"Handoff request summary (诉求) on CSDS test key utterances "
+                f"({len(dialogues)} dialogues)", ["system", "R-1", "R-2", "R-L", "ms / dialogue"],
+                [[r.name, f"{r.rouge_1:.2f}", f"{r.rouge_2:.2f}", f"{r.rouge_l:.2f}",
+                  f"{r.ms_per_dialogue:.2f}"] for r in rows], note,
+                {r.name: {"rouge_1": r.rouge_1, "rouge_2": r.rouge_2, "rouge_l": r.rouge_l}
+                 for r in rows})
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support import RASA_PYTHON, ROOT, SERVICE_PYTHON, free_port, http_ok, running, wait_until
@@ -20,6 +20,7 @@ class Stack:
     rasa_url: str
     app_token_secret: str
     rasa_token: str
+    pids: dict[str, int] = field(default_factory=dict)  # shop, actions, rasa, service
 
 
 @contextmanager
@@ -58,4 +59,4 @@ def full_stack(tmp: Path, redis_url: str, extra_env: dict[str, str] | None = Non
         wait_until(lambda: http_ok(f"{service_url}/readyz"), 240, "stack readiness",
                    started["rasa"], tmp / "rasa.log")
         yield Stack(service_url, shop_url, rasa_url, env["APP_TOKEN_SECRET"],
-                    env["RASA_AUTH_TOKEN"])
+                    env["RASA_AUTH_TOKEN"], {name: p.pid for name, p in started.items()})
