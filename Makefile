@@ -49,16 +49,17 @@ run: install train  ## start Redis (if needed), Rasa, actions, demo shop and the
 validate: train  ## Rasa's own consistency check of domain, data and stories
 	@$(RASA_VENV)/bin/rasa data validate --domain domain.yml --data nlu_data --config config.yml --fail-on-warnings
 
-bench: train  ## figures on this machine (not pass/fail): NLU latency, summary ROUGE, channels, handoff
+bench: install train  ## figures on this machine (not pass/fail), in reports/bench.md and bench.json
 	@$(RASA_VENV)/bin/python -m bench.nlu
 	@$(VENV)/bin/python -m bench.summary
 	@$(VENV)/bin/python -m bench.channels
 
-eval: train  ## held-out NLU scores beside a TF-IDF baseline, then 5-fold cross-validation (reports/)
+eval: install train  ## held-out NLU beside a TF-IDF baseline, 5-fold cross-validation, scripted conversations (reports/)
 	@$(RASA_VENV)/bin/python -m bot eval
 	@$(RASA_VENV)/bin/rasa test nlu --nlu nlu_data --config config.yml --cross-validation --folds 5 \
 	  --out reports/crossval > reports/crossval.log 2>&1 || { tail -20 reports/crossval.log; exit 1; }
 	@$(RASA_VENV)/bin/python -m bot crossval-report
+	@$(VENV)/bin/python -m bench.conversations
 
 test: install train validate test-conversations test-rasa test-service  ## everything CI runs
 

@@ -88,7 +88,9 @@ async def _attempt(name: str, work: Callable[[], Awaitable[Reply]],
     try:
         return await work()
     except NotFound:
-        return Reply(not_found_text(order_id or ""), events=[SlotSet("order_id", None)],
+        if not order_id:  # no order named: the shop does not know the customer, so no orders
+            return Reply(NO_ORDERS, outcome="not_found")
+        return Reply(not_found_text(order_id), events=[SlotSet("order_id", None)],
                      outcome="not_found")
     except Refused as refusal:
         log.info("%s refused by the shop: %s", name, refusal.code)

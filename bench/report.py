@@ -28,23 +28,25 @@ def table(title: str, columns: list[str], rows: list[list[Any]], note: str = "")
 
 
 def file(section: str, title: str, columns: list[str], rows: list[list[Any]], note: str = "",
-         figures: Optional[dict[str, Any]] = None, reports: Path = REPORTS) -> None:
-    """Print the table and keep it (with ``figures``, the raw numbers) in the report."""
+         figures: Optional[dict[str, Any]] = None, reports: Path = REPORTS,
+         name: str = "bench") -> None:
+    """Print the table and keep it (with ``figures``, the raw numbers) in the report ``name``
+    (``bench``: ``make bench``'s; ``eval``: ``make eval``'s)."""
     print("\n" + table(title, columns, rows, note))
     reports.mkdir(parents=True, exist_ok=True)
-    data = _load(reports / "bench.json")
+    data = _load(reports / f"{name}.json")
     data["sections"][section] = {
         "title": title, "columns": columns, "rows": rows, "note": note, "figures": figures or {},
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cores": os.cpu_count(), "python": platform.python_version()}
-    _write(reports / "bench.json", json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-    _write(reports / "bench.md", render(data))
+    _write(reports / f"{name}.json", json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    _write(reports / f"{name}.md", render(data, name))
 
 
-def render(data: dict[str, Any]) -> str:
+def render(data: dict[str, Any], name: str = "bench") -> str:
     sections = data.get("sections", {})
     names = [n for n in ORDER if n in sections] + [n for n in sections if n not in ORDER]
-    parts = ["# 小售 benchmarks", "",
+    parts = [f"# 小售 {'benchmarks' if name == 'bench' else 'evaluation'}", "",
              "Measured on the machine at hand; figures, not pass/fail. Each section says when "
              "and on how many cores it was measured."]
     for name in names:

@@ -410,3 +410,11 @@ async def test_a_remembered_order_in_another_state_is_not_assumed(api):
     assert slots(events)["awaiting"] == "order:action_urge_shipment"
     named, _ = await run(ActionUrgeShipment(), tracker_for(shipped, "这单怎么还不发货", "urge_shipment"))
     assert named[0]["text"].startswith("这笔订单已经发货啦")
+
+
+@pytest.mark.parametrize("action", [ActionLogistics(), ActionReturnEligibility(),
+                                    ActionCancelOrder()], ids=lambda a: a.name())
+async def test_a_customer_the_shop_does_not_know_is_told_they_have_no_orders(action):
+    """A new account (no orders yet, so unknown to the order system) asks without a number."""
+    messages, events = await run(action, make_tracker("我的订单到哪了", "NEWCUSTOMER01"))
+    assert messages[0]["text"] == order_lookup.NO_ORDERS and events == []
