@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Request, Response, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from redis.exceptions import RedisError
 
 from handoff.agents import Agent, AgentDirectory
@@ -72,8 +72,16 @@ class NoteIn(BaseModel):
 
 
 class TransferIn(BaseModel):
-    group: Literal["logistics", "returns", "quality", "general"]
+    """To another group's queue (its front), or straight to a colleague who is online."""
+    group: Literal["logistics", "returns", "quality", "general"] | None = None
+    agent_id: str | None = Field(default=None, min_length=1, max_length=64)
     note: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferIn:
+        if (self.group is None) == (self.agent_id is None):
+            raise ValueError("name either a group or a colleague (agent_id)")
+        return self
 
 
 CANNED_REPLIES = Path(__file__).resolve().parent / "canned_replies.yml"
@@ -213,16 +221,44 @@ async def add_note(handoff_id: str, body: NoteIn, agent: CurrentAgent, desk: Des
 
 
 @router.post("/handoffs/{handoff_id}/transfer", responses={403: {}, 404: {}, 409: {}},
-             summary="Pass the conversation to another group, with a note for the next agent")
-async def transfer(handoff_id: str, body: TransferIn, agent: CurrentAgent,
-                   desk: Desk) -> dict[str, bool]:
+             summary="Pass the conversation to another group or a colleague, with a note")
+async def transfer(handoff_id: str, body: TransferIn, agent: CurrentAgent, desk: Desk,
+                   request: Request) -> dict[str, bool]:
     await _owned(desk, handoff_id, agent)
+    if body.agent_id is not None:
+        await _hand_to_colleague(desk, request, handoff_id, agent, body.agent_id)
+    elif not await desk.queue.transfer(handoff_id, agent.id, body.group):
+        raise ApiError(409, "not_open", "这个会话已经结束了")
     if body.note:
         await to_thread.run_sync(desk.records.add_note, handoff_id, agent.id, body.note)
-    if not await desk.queue.transfer(handoff_id, agent.id, body.group):
-        raise ApiError(409, "not_open", "这个会话已经结束了")
-    await tell_agents(desk.queue.redis, {"event": "queued", "group": body.group})
+    await tell_agents(desk.queue.redis, {"event": "transferred"})
     return {"ok": True}
+
+
+async def _hand_to_colleague(desk: HandoffDesk, request: Request, handoff_id: str, agent: Agent,
+                             colleague_id: str) -> None:
+    colleague = await to_thread.run_sync(request.app.state.agents.get, colleague_id)
+    if colleague is None or colleague.role not in QUEUE_ROLES or colleague.id == agent.id:
+        raise ApiError(404, "no_colleague", "没有这位同事")
+    if colleague.id not in await desk.queue.online_agents(list(colleague.groups)):
+        raise ApiError(409, "offline", f"{colleague.name} 现在不在线")
+    moved = await desk.queue.hand_to(handoff_id, agent.id, colleague.id, colleague.capacity)
+    if moved == "full":
+        raise ApiError(409, "full", f"{colleague.name} 接待的会话已达上限")
+    if moved != "moved":
+        raise ApiError(409, "not_open", "这个会话已经结束了")
+
+
+@router.get("/colleagues", summary="Colleagues online now, with their load (for a transfer)")
+async def colleagues(agent: CurrentAgent, desk: Desk, request: Request) -> list[dict[str, Any]]:
+    online = await desk.queue.online_agents(list(SKILL_GROUPS))
+    found = []
+    for colleague_id in sorted(online - {agent.id}):
+        colleague = await to_thread.run_sync(request.app.state.agents.get, colleague_id)
+        if colleague is not None and colleague.role in QUEUE_ROLES:
+            found.append({**colleague.public(),
+                          "load": len(await desk.queue.owned_by(colleague.id))})
+    return found
 
 
 @router.get("/canned-replies", summary="Canned replies matching every word of `q`")

@@ -93,6 +93,19 @@ redis.call('ZADD', 'xs:queue:' .. ARGV[3], ARGV[4], ARGV[1])
 redis.call('SET', 'xs:mode:' .. redis.call('HGET', KEYS[1], 'conversation_id'), 'queued')
 return 1
 """
+# KEYS: the handoff hash, leases, owner's set, colleague's set. ARGV: id, owner, colleague,
+# colleague's capacity, lease expiry ms, now. The owner hands the conversation to a colleague
+# directly; it never waits in a queue, so the customer sees no gap.
+_HAND_TO = """
+if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 'not_yours' end
+if redis.call('HGET', KEYS[1], 'status') ~= 'assigned' then return 'not_open' end
+if redis.call('SCARD', KEYS[4]) >= tonumber(ARGV[4]) then return 'full' end
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+redis.call('HSET', KEYS[1], 'agent', ARGV[3], 'claimed_at', ARGV[6], 'transferred', '1')
+return 'moved'
+"""
 # KEYS: the handoff hash, leases. ARGV: id, expected owner ('' = anyone), final status.
 _FINISH = """
 local h = redis.call('HGETALL', KEYS[1])
@@ -137,6 +150,7 @@ class HandoffQueue:
         self._head_start = head_start or DEFAULT_HEAD_START
         self._handle_seconds = handle_seconds  # mean time an agent spends on one conversation
         self._claim_next = redis.register_script(_CLAIM_NEXT)
+        self._hand_to = redis.register_script(_HAND_TO)
         self._claim_one = redis.register_script(_CLAIM_ONE)
         self._reap = redis.register_script(_REAP)
         self._finish = redis.register_script(_FINISH)
@@ -200,6 +214,25 @@ class HandoffQueue:
         return bool(await self._transfer(
             keys=[f"{P}handoff:{handoff_id}", f"{P}leases", _owned(agent_id)],
             args=[handoff_id, agent_id, group, FRONT]))
+
+    async def hand_to(self, handoff_id: str, owner: str, colleague: str, capacity: int) -> str:
+        """The owner gives the conversation to ``colleague`` (within their capacity): ``moved``,
+        ``full``, ``not_yours`` or ``not_open``."""
+        if colleague == owner:
+            return "not_yours"
+        now = time.time()
+        return as_text(await self._hand_to(
+            keys=[f"{P}handoff:{handoff_id}", f"{P}leases", _owned(owner), _owned(colleague)],
+            args=[handoff_id, owner, colleague, capacity, int(now * 1000) + self._lease_ms, now]))
+
+    async def online_agents(self, groups: list[str]) -> set[str]:
+        """Agents seen within ``PRESENCE_SECONDS`` in any of ``groups``."""
+        since = time.time() - PRESENCE_SECONDS
+        found: set[str] = set()
+        for group in groups:
+            found.update(as_text(a) for a in await self.redis.zrangebyscore(
+                f"{P}online:{group}", since, "+inf"))
+        return found
 
     async def load(self) -> dict[str, Any]:
         """For the supervisor: per group, how many wait and for how long; per agent, how many

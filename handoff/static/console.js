@@ -32,7 +32,7 @@ const els = {
   noteForm: $("note-form"), noteInput: $("note-input"), noteError: $("note-error"), noteAdd: $("note-add"),
   transferButton: $("transfer-conversation"), transferDialog: $("transfer-dialog"), transferForm: $("transfer-form"),
   transferNote: $("transfer-note"), transferError: $("transfer-error"), transferCancel: $("transfer-cancel"),
-  transferConfirm: $("transfer-confirm"),
+  transferConfirm: $("transfer-confirm"), transferAgent: $("transfer-agent"),
   orderPanel: $("order-panel"), orderInfo: $("order-info"), orderItems: $("order-items"), orderRule: $("order-rule"),
   logisticsInfo: $("logistics-info"), logisticsEvents: $("logistics-events"), actionLog: $("action-log"),
   actionLogEmpty: $("action-log-empty"), closeResume: $("close-resume"), closeOrder: $("close-order"),
@@ -1028,7 +1028,7 @@ els.noteInput.addEventListener("keydown", (event) => {
   }
 });
 
-// ---- transfer to another group ----------------------------------------------------------------
+// ---- transfer to another group or straight to a colleague ------------------------------------
 
 els.transferButton.addEventListener("click", () => {
   if (!state.selected) return;
@@ -1044,7 +1044,26 @@ els.transferButton.addEventListener("click", () => {
   }
   els.transferDialog.showModal();
   (radios.find((radio) => radio.value !== handoff.group) || radios[0]).focus();
+  loadColleagues();
 });
+
+// Colleagues online now, with their load, for a direct transfer.
+async function loadColleagues() {
+  const none = el("option", "", "不指定，转到所选技能组的队列");
+  none.value = "";
+  els.transferAgent.replaceChildren(none);
+  try {
+    const colleagues = await api("/api/agent/colleagues");
+    els.transferAgent.append(...colleagues.map((colleague) => {
+      const option = el("option", "", `${colleague.name}（${label(ROLES, colleague.role)}，接待 ${colleague.load}/${colleague.capacity}）`);
+      option.value = colleague.id;
+      option.disabled = colleague.load >= colleague.capacity;
+      return option;
+    }));
+  } catch (error) {
+    if (error.status !== 401) none.textContent = "不指定（同事列表加载失败）";
+  }
+}
 
 els.transferCancel.addEventListener("click", () => els.transferDialog.close());
 
@@ -1053,19 +1072,23 @@ els.transferForm.addEventListener("submit", async (event) => {
   const handoffId = state.selected;
   if (!handoffId) { els.transferDialog.close(); return; }
   const group = new FormData(els.transferForm).get("group");
-  if (!group) {
-    els.transferError.textContent = "请选择要转给的技能组";
+  const colleague = els.transferAgent.value;
+  if (!group && !colleague) {
+    els.transferError.textContent = "请选择要转给的技能组或同事";
     els.transferError.hidden = false;
     return;
   }
   const note = els.transferNote.value.trim();
+  const body = colleague ? { agent_id: colleague, note } : { group, note };
   els.transferConfirm.disabled = true;
   try {
-    await api(handoffPath(handoffId, "/transfer"), { method: "POST", body: { group, note } });
+    await api(handoffPath(handoffId, "/transfer"), { method: "POST", body });
     els.transferDialog.close();
-    dropConversation(handoffId, `已转接到${label(GROUPS, group)}组，客户排在该组最前面`);
+    dropConversation(handoffId, colleague
+      ? `已转给${els.transferAgent.selectedOptions[0].textContent.replace(/（.*$/, "")}`
+      : `已转接到${label(GROUPS, group)}组，客户排在该组最前面`);
   } catch (error) {
-    if (error.code === "not_open" || error.status === 403 || error.status === 404) {
+    if (error.code === "not_open" || error.code === "not_yours" || error.code === "not_found") {
       els.transferDialog.close();
       dropConversation(handoffId, error.message);
     } else if (error.status !== 401) {

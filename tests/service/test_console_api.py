@@ -377,3 +377,64 @@ def test_consoles_are_told_at_once_when_the_queue_changes(client):
               for _, fields in redis.xrange("xs:to-agents") if b"event" in fields]
     assert events == [(b"queued", b"returns"), (b"claimed", None), (b"queued", b"returns"),
                       (b"cancelled", None)]
+
+
+def agent_id(client: TestClient, username: str, password: str) -> str:
+    return client.app.state.agents.authenticate(username, password).id
+
+
+def test_a_conversation_goes_straight_to_a_colleague_with_a_note(client):
+    login(client, "supervisor1", "supervisor1-demo-password")  # on duty (seen at login)
+    supervisor = agent_id(client, "supervisor1", "supervisor1-demo-password")
+    login(client)
+    customer_says(client, "C0117", "转人工", "m1")
+    handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
+    colleagues = client.get("/api/agent/colleagues").json()
+    assert [(c["id"], c["name"], c["load"]) for c in colleagues] == [(supervisor, "主管小李", 0)]
+    moved = client.post(f"/api/agent/handoffs/{handoff_id}/transfer",
+                        json={"agent_id": supervisor, "note": "VIP 客户，请主管亲自跟进"})
+    assert moved.status_code == 200, moved.text
+    assert client.get("/api/agent/queue").json()["mine"] == []
+    assert client.get(f"/api/agent/handoffs/{handoff_id}").status_code == 403
+    login(client, "supervisor1", "supervisor1-demo-password")
+    assert [h["handoff_id"] for h in client.get("/api/agent/queue").json()["mine"]] == [handoff_id]
+    detail = client.get(f"/api/agent/handoffs/{handoff_id}").json()
+    assert [n["text"] for n in detail["notes"]] == ["VIP 客户，请主管亲自跟进"]
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/messages",
+                       json={"text": "您好，我是主管小李"}).status_code == 200
+    eventually(lambda: "您好，我是主管小李" in outbox(client, "C0117"))
+
+
+EVERY_GROUP = ["logistics", "returns", "quality", "general"]
+
+
+@pytest.mark.parametrize("colleague, status, code", [
+    ("agent1", 404, "no_colleague"), ("editor1", 404, "no_colleague"), (None, 404, "no_colleague"),
+    ("offline1", 409, "offline"), ("busy1", 409, "full")])
+def test_a_transfer_to_a_colleague_who_cannot_take_it_keeps_the_conversation(client, colleague,
+                                                                            status, code):
+    agents = client.app.state.agents
+    ids = {"agent1": agent_id(client, "agent1", "agent1-demo-password"),
+           "editor1": agent_id(client, "editor1", "editor1-demo-password"),
+           "offline1": agents.add("offline1", "客服小赵", "agent", EVERY_GROUP, 3, "pw-offline1").id,
+           "busy1": agents.add("busy1", "客服小钱", "agent", EVERY_GROUP, 1, "pw-busy1").id,
+           None: "A000000000000"}
+    login(client, "busy1", "pw-busy1")  # on duty, and busy with one customer: full
+    customer_says(client, "C0118", "转人工", "m1")
+    assert client.post("/api/agent/claim-next").status_code == 200
+    login(client)
+    customer_says(client, "C0119", "转人工", "m1")
+    handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
+    answer = client.post(f"/api/agent/handoffs/{handoff_id}/transfer",
+                         json={"agent_id": ids[colleague]})
+    assert (answer.status_code, answer.json()["error"]["code"]) == (status, code)
+    assert [h["handoff_id"] for h in client.get("/api/agent/queue").json()["mine"]] == [handoff_id]
+
+
+@pytest.mark.parametrize("body", [{"group": "quality", "agent_id": "A1"}, {"note": "x"},
+                                  {"agent_id": ""}, {"agent_id": "a" * 65}])
+def test_a_transfer_names_exactly_one_target(client, body):
+    login(client)
+    customer_says(client, "C0120", "转人工", "m1")
+    handoff_id = client.post("/api/agent/claim-next").json()["handoff"]["handoff_id"]
+    assert client.post(f"/api/agent/handoffs/{handoff_id}/transfer", json=body).status_code == 422
