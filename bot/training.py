@@ -44,9 +44,17 @@ def fingerprint(paths: list[Path], pins: bytes = b"") -> str:
     for path in paths:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        digest.update(_content(path))
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _content(path: Path) -> bytes:
+    """What of a file shapes the model. FAQ answers do not: the action server serves them live
+    from the knowledge base, so the compiled FAQ counts only by its questions."""
+    if path.resolve() == compiler.COMPILED_PATH.resolve():
+        return compiler.training_view(path)
+    return path.read_bytes()
 
 
 def is_stale() -> bool:
@@ -60,7 +68,8 @@ def train(force: bool = False) -> bool:
     count = compiler.compile_to()
     print(f"knowledge base: {count} FAQ entries compiled to {compiler.COMPILED_PATH.relative_to(ROOT)}")
     if not force and not is_stale():
-        print(f"model up to date: {MODEL_PATH.relative_to(ROOT)}")
+        print(f"model up to date: {MODEL_PATH.relative_to(ROOT)} (FAQ answers are served live, "
+              "without retraining)")
         return False
     expected = fingerprint(model_inputs(), model_pins())
     MODEL_DIR.mkdir(exist_ok=True)
