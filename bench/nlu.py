@@ -1,17 +1,45 @@
-"""NLU parse latency in process (the trained model, the held-out utterances). Runs in .venv-rasa.
+"""NLU parse latency in process (the trained model, the held-out utterances), and how long a
+full training of the model takes. Runs in .venv-rasa.
 
-    python -m bench.nlu
+    python -m bench.nlu [--no-training]
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 from bench import report
+from bot import training
 from bot.evaluate import HELDOUT, load_examples, predict
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-training", action="store_true", help="skip timing a full training")
+    args = parser.parse_args()
+    parse_latency()
+    if not args.no_training:
+        training_time()
+
+
+def training_time() -> None:
+    """A full training from scratch (NLU and dialogue), into a scratch folder."""
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        subprocess.run(training.rasa_train_command(Path(out), "timing"), cwd=training.ROOT,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+    report.file("training", "Training the full model (NLU and dialogue, from scratch)",
+                ["seconds", "minutes"], [[f"{seconds:.0f}", f"{seconds / 60:.1f}"]],
+                figures={"seconds": seconds})
+
+
+def parse_latency() -> None:
     texts = [example["text"] for example in load_examples(HELDOUT)]
     asyncio.run(predict(texts[:10]))  # load and warm up; not measured
     _, latencies = asyncio.run(predict(texts))

@@ -73,15 +73,17 @@ def train(force: bool = False) -> bool:
         return False
     expected = fingerprint(model_inputs(), model_pins())
     MODEL_DIR.mkdir(exist_ok=True)
-    command = [
-        sys.executable, "-m", "rasa", "train",
-        "--config", str(ROOT / "config.yml"),
-        "--domain", str(ROOT / "domain.yml"),
-        "--data", str(ROOT / "nlu_data"),
-        "--out", str(MODEL_DIR),
-        "--fixed-model-name", MODEL_NAME,
-        "--force",
-    ]
-    subprocess.run(command, cwd=ROOT, check=True)
+    subprocess.run(rasa_train_command(MODEL_DIR, MODEL_NAME), cwd=ROOT, check=True)
     FINGERPRINT_PATH.write_text(expected + "\n")
     return True
+
+
+def rasa_train_command(out: Path, name: str) -> list[str]:
+    """Rasa's full training (NLU and dialogue) of this assistant, into ``out/name.tar.gz``."""
+    return [sys.executable, "-m", "rasa", "train",
+            "--config", str(ROOT / "config.yml"),
+            "--domain", str(ROOT / "domain.yml"),
+            "--data", str(ROOT / "nlu_data"),
+            "--out", str(out),
+            "--fixed-model-name", name,
+            "--force"]
