@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from datetime import datetime
 from typing import Annotated, Any, Optional
@@ -27,6 +28,7 @@ from service.errors import ApiError, error_body
 from service.settings import Settings
 
 CHANNEL = "app"
+log = logging.getLogger(__name__)
 MAX_WS_FRAME_CHARS = 16_384
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -240,7 +242,8 @@ async def _handle(conversations: ConversationRouter, customer_id: str, message: 
     try:
         submitted = await conversations.submit(inbound)
         replies = await conversations.wait_replies(inbound, timeout)
-    except RouterUnavailable:
+    except RouterUnavailable as error:
+        log.warning("app message from %s not accepted: %s", customer_id, error)
         raise ApiError(503, "busy", "系统繁忙，消息没有发出，请稍后重试") from None
     return {"conversation_id": inbound.conversation_id,
             "client_message_id": message.client_message_id, "duplicate": submitted.duplicate,

@@ -32,6 +32,7 @@ from handoff.desk import HandoffDesk, ServiceHours
 from handoff.queue import HandoffQueue
 from handoff.records import HandoffRecords
 from handoff.transcripts import TranscriptStore
+from knowledge_base import editor_api
 from service import errors, health
 from service.body_limit import BodyLimit
 from service.settings import Settings, get_settings
@@ -39,7 +40,11 @@ from service.settings import Settings, get_settings
 STATIC_DIR = Path(__file__).resolve().parent.parent / "channels" / "static"
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "handoff" / "static"
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "analytics" / "static"
+KB_EDITOR_DIR = Path(__file__).resolve().parent.parent / "knowledge_base" / "static"
 REAP_EVERY_SECONDS = 5.0
+# The longest a Redis read may block on purpose: a caller waiting for the bot's replies (BLPOP, up
+# to BOT_TIMEOUT_SECONDS) or a console or outbox waiting for news (XREAD, 5 s).
+LONGEST_BLOCK_SECONDS = 5.0
 
 
 async def _reap_leases(queue: HandoffQueue) -> None:
@@ -50,6 +55,13 @@ async def _reap_leases(queue: HandoffQueue) -> None:
             await queue.reap()
         except RedisError as error:
             logging.getLogger(__name__).warning("lease reaper: %s", error)
+
+
+def redis_socket_timeout(settings: Settings) -> float:
+    """Longer than any blocking read, so waiting is never mistaken for a dead Redis (redis-py
+    8's default of 5 s made a customer whose reply took longer get 503), yet finite, so a Redis
+    that stopped answering still fails a request instead of hanging it."""
+    return max(settings.bot_timeout_seconds, LONGEST_BLOCK_SECONDS) + 5.0
 
 
 def seed_demo_agents(agents: AgentDirectory) -> None:
@@ -74,7 +86,8 @@ def create_app(settings: Optional[Settings] = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state
         state.settings = settings
-        state.redis = Redis.from_url(settings.redis_url)
+        state.redis = Redis.from_url(settings.redis_url,
+                                     socket_timeout=redis_socket_timeout(settings))
         state.http = httpx.AsyncClient(timeout=settings.probe_timeout_seconds)
         state.rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token,
                                 settings.bot_timeout_seconds)
@@ -132,11 +145,13 @@ def create_app(settings: Optional[Settings] = None,
         app.include_router(demo_login.router)
     app.include_router(console_api.router)
     app.include_router(dashboard_api.router)
+    app.include_router(editor_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/console-static", StaticFiles(directory=CONSOLE_DIR, check_dir=False),
               name="console-static")
     app.mount("/dashboard-static", StaticFiles(directory=DASHBOARD_DIR, check_dir=False),
               name="dashboard-static")
+    app.mount("/kb-static", StaticFiles(directory=KB_EDITOR_DIR, check_dir=False), name="kb-static")
 
     @app.get("/console", include_in_schema=False)
     async def console_page() -> FileResponse:
@@ -145,6 +160,10 @@ def create_app(settings: Optional[Settings] = None,
     @app.get("/dashboard", include_in_schema=False)
     async def dashboard_page() -> FileResponse:
         return FileResponse(DASHBOARD_DIR / "dashboard.html")
+
+    @app.get("/kb", include_in_schema=False)
+    async def kb_editor_page() -> FileResponse:
+        return FileResponse(KB_EDITOR_DIR / "editor.html")
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -35,7 +35,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        messages = {404: "找不到这个地址", 405: "不支持这种请求方法"}
+        messages = {400: "请求内容无法解析，请检查格式", 404: "找不到这个地址",
+                    405: "不支持这种请求方法"}
         return JSONResponse(error_body(f"http_{error.status_code}",
                                        messages.get(error.status_code, str(error.detail))),
                             status_code=error.status_code)

@@ -150,3 +150,17 @@ def test_health_is_alive_but_not_ready_without_rasa(client):
     checks = ready.json()["checks"]
     assert checks["redis"]["ok"] is True
     assert checks["rasa"]["ok"] is False
+
+
+def test_a_slow_bot_is_waited_for_not_mistaken_for_a_dead_redis(fresh_redis_url, tmp_path, rasa):
+    """The caller blocks on Redis for the reply (up to BOT_TIMEOUT_SECONDS): a reply after 6 s,
+    longer than redis-py's default 5 s socket timeout, still comes back in the answer."""
+    rasa.delay_seconds = 6
+    settings = Settings(redis_url=fresh_redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
+                        rasa_url=rasa.url, app_token_secret=SECRET, bot_timeout_seconds=12,
+                        handoff_hours="00:00-00:00")
+    with TestClient(create_app(settings)) as client:
+        answer = client.post("/api/app/messages", headers=auth("C0009"),
+                             json={"client_message_id": "slow-1", "text": "在吗"})
+    assert answer.status_code == 200, answer.text
+    assert [reply["text"] for reply in answer.json()["replies"]] == ["收到：在吗"]
