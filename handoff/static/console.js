@@ -807,8 +807,10 @@ els.closeForm.addEventListener("submit", async (event) => {
     body.resume = orderId ? { intent: flow, order_id: orderId } : { intent: flow };
   }
   els.closeConfirm.disabled = true;
+  const proposal = proposalDraft(handoffId);
   try {
     await api(handoffPath(handoffId, "/close"), { method: "POST", body });
+    rememberClosed(proposal);
     els.closeDialog.close();
     const after = flow ? `，机器人继续“${els.closeResume.selectedOptions[0].textContent}”` : "";
     dropConversation(handoffId, `会话已结束（${RESOLUTIONS[resolution]}）${after}，已请客户评价`);
@@ -1500,3 +1502,68 @@ document.addEventListener("keydown", (event) => {
     showLogin(error.status === 401 ? "" : error.message);
   }
 })();
+
+// ---- proposing an FAQ entry (to the editors' review queue, /api/kb/proposals) ------------------
+// From the open conversation, or the one just closed: prefilled with the customer's last
+// question and the agent's last answer, both editable before sending.
+
+const proposeEls = {
+  button: $("propose-faq"), last: $("propose-last"), dialog: $("propose-dialog"), form: $("propose-form"),
+  question: $("propose-question"), answer: $("propose-answer"), error: $("propose-error"),
+  cancel: $("propose-cancel"), confirm: $("propose-confirm"),
+};
+let proposing = null;   // {handoffId, question, answer} shown in the dialog
+let lastClosed = null;  // the same, for the conversation the agent closed last
+
+function proposalDraft(handoffId) {
+  const last = (kind) => {
+    const texts = [...els.transcript.querySelectorAll(`.bubble--${kind} .bubble__text`)];
+    return texts.length ? texts[texts.length - 1].textContent : "";
+  };
+  return { handoffId, question: last("customer"), answer: last("agent") };
+}
+
+function rememberClosed(proposal) {
+  lastClosed = proposal;
+  proposeEls.last.hidden = false;
+}
+
+function openProposal(draft) {
+  if (!draft) return;
+  proposing = draft;
+  proposeEls.question.value = draft.question;
+  proposeEls.answer.value = draft.answer;
+  proposeEls.error.hidden = true;
+  proposeEls.confirm.disabled = false;
+  proposeEls.dialog.showModal();
+  proposeEls.question.focus();
+}
+
+proposeEls.button.addEventListener("click", () => { if (state.selected) openProposal(proposalDraft(state.selected)); });
+proposeEls.last.addEventListener("click", () => openProposal(lastClosed));
+proposeEls.cancel.addEventListener("click", () => proposeEls.dialog.close());
+
+proposeEls.form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const question = proposeEls.question.value.trim();
+  const answer = proposeEls.answer.value.trim();
+  if (!question || !answer) {
+    proposeEls.error.textContent = "请填写客户的问题和您的回答";
+    proposeEls.error.hidden = false;
+    return;
+  }
+  proposeEls.confirm.disabled = true;
+  try {
+    await api("/api/kb/proposals", { method: "POST", body: { handoff_id: proposing.handoffId, question, answer } });
+    proposeEls.dialog.close();
+    if (lastClosed && proposing.handoffId === lastClosed.handoffId) {
+      lastClosed = null;
+      proposeEls.last.hidden = true;
+    }
+    toast("已提交给内容编辑审核");
+  } catch (error) {
+    proposeEls.error.textContent = error.message;
+    proposeEls.error.hidden = false;
+    proposeEls.confirm.disabled = false;
+  }
+});
