@@ -41,16 +41,18 @@ class Normalized:
         return (inside[0], inside[-1] + 1) if inside else None
 
 
-def normalize(text: str) -> str:
-    return normalize_with_sources(text).text
+def normalize(text: str, table: Optional[VariantTable] = None) -> str:
+    return normalize_with_sources(text, table).text
 
 
-def normalize_with_sources(text: str) -> Normalized:
+def normalize_with_sources(text: str, table: Optional[VariantTable] = None) -> Normalized:
+    """Normalise ``text`` with ``table`` (default: the table in the source tree)."""
+    table = table or default_table()
     chars = [(c, i) for i, c in enumerate(text)]
     chars = _per_char(chars, _width_and_case)
     chars = _to_simplified(chars)
-    chars = _emoji(chars)
-    chars = _substitute(chars, _variant_pattern(), _variants())
+    chars = _emoji(chars, table.emoji_words)
+    chars = _substitute(chars, table.pattern, table.variants)
     chars = _collapse(chars, _REPEATED_PUNCTUATION, lambda m: m.group(1))
     chars = _collapse(chars, _SPACES, lambda m: " ")
     chars = _strip(chars)
@@ -78,8 +80,7 @@ def _to_simplified(chars: Chars) -> Chars:
     return _per_char(chars, _converter().convert)
 
 
-def _emoji(chars: Chars) -> Chars:
-    words = _emoji_words()
+def _emoji(chars: Chars, words: dict[str, str]) -> Chars:
     out: Chars = []
     for char, source in chars:
         if char in words:
@@ -123,22 +124,40 @@ def _converter() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+SECTIONS = ("typos", "colloquial", "emoji_words")
+
+
+class VariantTable:
+    """The variants table: typos and colloquial variants (substituted), emoji words.
+
+    Built from the YAML text of ``variants.yml``; ``source`` keeps that text so the Rasa
+    component can persist exactly the table it was trained with (``bot.nlu_components``).
+    """
+
+    def __init__(self, source: str) -> None:
+        data = yaml.safe_load(source) or {}
+        if not isinstance(data, dict):
+            raise ValueError("variants table must be a mapping of sections")
+        self.source = source
+        self.sections = {key: {str(k): str(v) for k, v in (data.get(key) or {}).items()}
+                         for key in SECTIONS}
+        self.variants = {**self.sections["typos"], **self.sections["colloquial"]}
+        self.emoji_words = {k.replace("\ufe0f", ""): v
+                            for k, v in self.sections["emoji_words"].items()}
+        keys = sorted(self.variants, key=len, reverse=True)  # longest first: 啥时候 before 啥
+        self.pattern: Optional[re.Pattern[str]] = (
+            re.compile("|".join(map(re.escape, keys))) if keys else None)
+
+    @classmethod
+    def from_file(cls, path: Path) -> VariantTable:
+        return cls(Path(path).read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=1)
+def default_table() -> VariantTable:
+    """The table in the source tree (what the service uses, and what training starts from)."""
+    return VariantTable.from_file(VARIANTS_PATH)
+
+
 def _table() -> dict[str, dict[str, str]]:
-    data = yaml.safe_load(VARIANTS_PATH.read_text(encoding="utf-8")) or {}
-    return {key: {str(k): str(v) for k, v in (data.get(key) or {}).items()}
-            for key in ("typos", "colloquial", "emoji_words")}
-
-
-def _variants() -> dict[str, str]:
-    return {**_table()["typos"], **_table()["colloquial"]}
-
-
-def _emoji_words() -> dict[str, str]:
-    return {k.replace("\ufe0f", ""): v for k, v in _table()["emoji_words"].items()}
-
-
-@lru_cache(maxsize=1)
-def _variant_pattern() -> Optional[re.Pattern[str]]:
-    keys = sorted(_variants(), key=len, reverse=True)  # longest first: 啥时候 before 啥
-    return re.compile("|".join(map(re.escape, keys))) if keys else None
+    return default_table().sections

@@ -94,3 +94,66 @@ def test_entity_validator_drops_malformed_ids_and_uppercases_waybills():
     assert [(e["entity"], e["value"]) for e in message.get("entities")] == [
         ("order_id", "2611081234567890"), ("phone", "13812345678"),
         ("tracking_number", "SF1234567890123"), ("product", "羽绒服")]
+
+
+def test_normalizer_persists_its_variant_table_with_the_model(tmp_path):
+    """A trained model keeps the table it was trained with, whatever the source tree has later."""
+    from rasa.engine.graph import ExecutionContext, GraphModelConfiguration, GraphSchema
+    from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.data import TrainingType
+
+    from bot.normalization import VARIANTS_PATH
+
+    assert DefaultV1Recipe._from_registry("ChineseNormalizer").is_trainable  # gets a train node
+    source = tmp_path / "source" / "variants.yml"
+    source.parent.mkdir()
+    source.write_text(VARIANTS_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    config = {**ChineseNormalizer.get_default_config(), "variants_path": str(source)}
+    (tmp_path / "train").mkdir()
+    storage = LocalModelStorage(tmp_path / "train")
+    resource = Resource("train_ChineseNormalizer0")
+    context = ExecutionContext(GraphSchema({}), "test")
+    trained = ChineseNormalizer.create(config, storage, resource, context)
+    fingerprint = ChineseNormalizer.fingerprint_addon(config)
+    assert trained.train(TrainingData([])) == resource
+    assert trained.process([Message(data={"text": "快第到了没"})])[0].get("text") == "快递到了没"
+
+    # Packed into a model archive and unpacked elsewhere, as `rasa train` and `rasa run` do.
+    archive = tmp_path / "model.tar.gz"
+    storage.create_model_package(archive, GraphModelConfiguration(
+        GraphSchema({}), GraphSchema({}), TrainingType.NLU, "test", "zh", None, None), Domain.empty())
+    (tmp_path / "run").mkdir()
+    unpacked, _ = LocalModelStorage.from_model_archive(tmp_path / "run", archive)
+
+    # The source table changes after training: 快第 goes, a new typo comes in.
+    assert "物硫" not in trained.table.variants
+    source.write_text("typos:\n  物硫: 物流\ncolloquial: {}\nemoji_words: {}\n", encoding="utf-8")
+    assert ChineseNormalizer.fingerprint_addon(config) != fingerprint  # no stale cached resource
+
+    loaded = ChineseNormalizer.load(config, unpacked, resource, context)
+    kuaidi, new_typo, angry = loaded.process([Message(data={"text": "快第到了没"}),
+                                               Message(data={"text": "物硫到了没"}),
+                                               Message(data={"text": "气死😡"})])
+    assert kuaidi.get("text") == "快递到了没"       # still the table it was trained with
+    assert new_typo.get("text") == "物硫到了没"     # the later edit does not leak in
+    assert angry.get("text") == "气死 生气"
+    example = Message(data={"text": "物留呢", "intent": "query_logistics"})
+    loaded.process_training_data(TrainingData([example]))
+    assert example.get("text") == "物流呢"
+
+    fresh = ChineseNormalizer.create(config, storage, Resource("other"), context)
+    assert fresh.process([Message(data={"text": "物硫到了没"})])[0].get("text") == "物流到了没"
+
+
+def test_normalizer_without_a_persisted_table_falls_back_to_the_source_table(tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    loaded = ChineseNormalizer.load(ChineseNormalizer.get_default_config(),
+                                    LocalModelStorage(tmp_path), Resource("never_trained"),
+                                    ExecutionContext(GraphSchema({}), "t"))
+    assert loaded.process([Message(data={"text": "物留"})])[0].get("text") == "物流"
