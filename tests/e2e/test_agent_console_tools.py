@@ -308,3 +308,36 @@ def test_a_ticket_is_answered_from_the_tickets_tab_and_a_closed_wechat_window_bl
     assert error.inner_text() == API_WINDOW_CLOSED
     page.screenshot(path=str(tmp_path / "console_tickets_wechat.png"))
     assert page.dialogs == []
+
+
+def test_an_agent_hands_a_customer_straight_to_the_supervisor(open_page, stack, service):
+    customer = "T0001DIRECT"  # an app account with no orders; no other test talks as it
+    boss = open_page("supervisor")
+    sign_in(boss, stack, SUPERVISOR, "主管")  # online: the console's socket keeps them on duty
+    agent = open_page("agent")
+    sign_in(agent, stack, AGENT, "客服")
+    queued = chat(service, stack, customer, "转人工")
+    conversation_id = queued["conversation_id"]
+    item = agent.locator(f'.queue-item[data-conversation="{conversation_id}"]')
+    item.wait_for(timeout=15_000)
+    item.get_by_role("button", name="接入").click()
+    agent.locator(f'#mine .list__item[data-conversation="{conversation_id}"]').wait_for(timeout=10_000)
+
+    agent.get_by_role("button", name="转接").click()
+    choice = agent.locator("#transfer-agent option", has_text="主管小李")
+    choice.wait_for(state="attached", timeout=10_000)
+    assert "接待 0/5" in choice.inner_text()
+    agent.locator("#transfer-agent").select_option(label=choice.inner_text())
+    agent.locator("#transfer-note").fill("客户要求主管处理")
+    agent.locator("#transfer-confirm").click()
+    agent.locator("#conversation-empty").wait_for(timeout=10_000)
+
+    # No queue in between: it is the supervisor's at once, with the note.
+    mine = boss.locator(f'#mine .list__item[data-conversation="{conversation_id}"]')
+    mine.wait_for(timeout=10_000)
+    mine.click()
+    boss.locator("#notes .note__text", has_text="客户要求主管处理").wait_for(timeout=10_000)
+    assert api_get(agent, "/api/agent/queue")["mine"] == []
+    assert "已取消转人工" not in reply_text(chat(service, stack, customer, "你好，还在吗"))
+    boss.locator(".bubble--customer .bubble__text", has_text="你好，还在吗").wait_for(timeout=15_000)
+    assert agent.dialogs == [] and boss.dialogs == []
