@@ -6,13 +6,26 @@ import secrets
 from functools import lru_cache
 from typing import Literal
 
+import yaml
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from actions.policy import POLICY_PATH
 
 log = logging.getLogger(__name__)
 
 
 _BY_TIER = r"^((vip|potential|regular)=\d+(\.\d+)?)?(,(vip|potential|regular)=\d+(\.\d+)?)*$"
+
+
+def policy_agent_hours() -> str:
+    """The agents' hours as the shop's policy states them (FAQ answers quote the same value)."""
+    try:
+        data = yaml.safe_load(POLICY_PATH.read_text(encoding="utf-8")) or {}
+        return str(data["service"]["agent_hours"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        log.warning("agent hours not in %s (%s); using 09:00-22:00", POLICY_PATH.name, error)
+        return "09:00-22:00"
 
 
 class Settings(BaseSettings):
@@ -43,7 +56,8 @@ class Settings(BaseSettings):
     router_max_attempts: int = Field(default=5, ge=1)
     # When agents work, shop time (UTC+8); outside it a handoff becomes a ticket.
     # The same start and end ("00:00-00:00") means around the clock.
-    handoff_hours: str = Field(default="09:00-22:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    handoff_hours: str = Field(default_factory=policy_agent_hours,
+                               pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     # First answer to a ticket within these hours, and the live queue's longest fair wait in
     # seconds, by tier ("vip=2,potential=4,regular=8"); tiers not named keep their default.
     handoff_ticket_hours: str = Field(default="", pattern=_BY_TIER)
