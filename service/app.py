@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 import httpx
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -31,6 +32,7 @@ from handoff.agents import AgentDirectory, Sessions
 from handoff.desk import HandoffDesk, ServiceHours
 from handoff.queue import HandoffQueue
 from handoff.records import HandoffRecords
+from handoff.summary.request import warm_up
 from handoff.transcripts import TranscriptStore
 from knowledge_base import editor_api
 from service import errors, health
@@ -118,9 +120,13 @@ def create_app(settings: Optional[Settings] = None,
                                    max_attempts=settings.router_max_attempts)
         consuming = asyncio.create_task(workers.run()) if settings.router_consumers else None
         reaping = asyncio.create_task(_reap_leases(state.desk.queue))
+        # The first handoff's summary would otherwise load jieba and the IDF table (about 1 s)
+        # while a customer waits; do it now, off the event loop.
+        warming = asyncio.create_task(to_thread.run_sync(warm_up))
         try:
             yield
         finally:
+            warming.cancel()
             reaping.cancel()
             if consuming is not None:
                 await workers.stop()  # finish in-flight entries, release the partitions
