@@ -45,12 +45,13 @@ class ActionChangeAddress(order_lookup.CustomerOrderAction):
 
 
 def address_in(tracker: Tracker, waiting: bool) -> Optional[str]:
-    """The new address in this message: the address entity, the words after "改成", or (when we
-    asked for it) the whole message; None unless it looks like a Chinese address."""
+    """The new address in this message: the words after "改成", (when we asked for it) the whole
+    message, or the address entity; None unless it looks like a Chinese address. The entity
+    comes last because the model may cut an address short ("…人民南路四段" without "12 号")."""
     text = ((tracker.latest_message or {}).get("text") or "").strip()
     entity = next(tracker.get_latest_entity_values("address"), None)
     lead = _LEAD_IN.sub("", text, count=1) if _LEAD_IN.match(text) else None
-    for candidate in (lead, entity, text if waiting else None):
+    for candidate in (lead, text if waiting else None, entity):
         if candidate and _plausible(candidate.strip(" ，。,.")):
             return candidate.strip(" ，。,.")
     return None

@@ -156,6 +156,16 @@ async def test_address_change_asks_confirms_and_writes(api):
     assert (await api(f"/orders/{order['id']}"))["address"] == new
 
 
+async def test_an_address_we_asked_for_is_taken_whole_even_if_the_model_cut_it_short(api):
+    order = (await orders(api, "pending_shipment"))[1]
+    new = "四川省成都市武侯区人民南路四段 12 号 5 栋"
+    cut = [{"entity": "address", "value": "四川省成都市武侯区人民南路四段"}]
+    messages, events = await run(ActionHandleInform(), make_tracker(
+        new, order["customer_id"], intent="inform", entities=cut,
+        slots={"order_id": order["id"], "awaiting": f"address:{order['id']}"}))
+    assert slots(events)["pending_write"]["address"] == new and new in messages[0]["text"]
+
+
 async def test_address_in_the_first_message_goes_straight_to_confirmation(api):
     order = (await orders(api, "pending_shipment"))[2]
     messages, events = await run(ActionChangeAddress(), tracker_for(
