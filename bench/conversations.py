@@ -223,7 +223,7 @@ def file_outcomes(outcomes: list[Outcome], show: bool) -> None:
              "✓" if o.passed else "✗ " + "; ".join(o.problems)] for o in outcomes]
     report.file("conversations", "Scripted conversations against the live stack",
                 ["flow", "conversation", "expected", "got", "result"], rows, note,
-                {"passed": passed, "total": len(outcomes)}, name="eval")
+                {"passed": passed, "total": len(outcomes)}, name="scripted")
     if show:
         for o in outcomes:
             if not o.passed:

@@ -31,7 +31,7 @@ def file(section: str, title: str, columns: list[str], rows: list[list[Any]], no
          figures: Optional[dict[str, Any]] = None, reports: Path = REPORTS,
          name: str = "bench") -> None:
     """Print the table and keep it (with ``figures``, the raw numbers) in the report ``name``
-    (``bench``: ``make bench``'s; ``eval``: ``make eval``'s)."""
+    (``bench``: ``make bench``'s; ``scripted``: the scripted conversations of ``make eval``)."""
     print("\n" + table(title, columns, rows, note))
     reports.mkdir(parents=True, exist_ok=True)
     data = _load(reports / f"{name}.json")
