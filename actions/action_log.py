@@ -86,6 +86,8 @@ def recent(item: Optional[dict[str, Any]], seconds: float = RECENT_SECONDS) -> b
         at = datetime.fromisoformat(str((item or {}).get("at")))
     except ValueError:
         return False
+    if at.tzinfo is None:  # entries are written in UTC; a zone-less one would not compare
+        at = at.replace(tzinfo=timezone.utc)
     return (datetime.now(timezone.utc) - at).total_seconds() <= seconds
 
 

@@ -135,16 +135,34 @@ class Rule:
     keywords: tuple[str, ...] = ()
 
     def matches(self, intent: str, text: str, order: Optional[Order]) -> bool:
+        """``text`` normalised already (``bot.normalization.normalize``)."""
         if self.intents and intent not in self.intents:
             return False
         if self.order_total_over_fen is not None and (
                 order is None or order.total_fen <= self.order_total_over_fen):
             return False
-        return not self.keywords or any(word in normalize(text) for word in self.keywords)
+        return not self.keywords or any(word in text for word in self.keywords)
+
+
+_parsed: dict[Path, tuple[tuple[int, int], list[Rule]]] = {}
 
 
 def load_rules(path: Path = POLICY_PATH) -> list[Rule]:
-    """The shop's escalation rules (read each time: shop staff may edit them)."""
+    """The shop's escalation rules. Order actions ask on every message, so the file is parsed
+    again only when it changed (shop staff may edit it at any time)."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise PolicyError(f"{path.name}: {error}") from error
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _parsed.get(path)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, _read_rules(path))
+        _parsed[path] = cached
+    return cached[1]
+
+
+def _read_rules(path: Path) -> list[Rule]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
@@ -192,4 +210,5 @@ def matching_rule(intent: str, text: str, order: Optional[Order] = None) -> Opti
     except PolicyError as error:
         log.error("escalation rules ignored: %s", error)
         return None
-    return next((rule for rule in rules if rule.matches(intent, text, order)), None)
+    normalized = normalize(text)
+    return next((rule for rule in rules if rule.matches(intent, normalized, order)), None)

@@ -66,7 +66,8 @@ class ActionComplain(Action):
         tier = await _tier(tracker)
         if sentiment(text) <= self.THRESHOLD[tier]:
             reason, group = escalation.reason_after(tracker, "complaint")
-            custom = await packet.handoff(order_lookup.shop, tracker, reason, group=group)
+            custom = await packet.handoff(order_lookup.shop, tracker, reason, group=group,
+                                          tier=tier)
             dispatcher.utter_message(text=self.APOLOGY + " 已为您优先转接人工客服。",
                                      json_message=custom)
             return []

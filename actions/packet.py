@@ -23,16 +23,18 @@ log = logging.getLogger(__name__)
 
 async def handoff(shop: ShopClient, tracker: Tracker, reason: str, *, group: Optional[str] = None,
                   order: Optional[Order] = None, order_id: Optional[str] = None,
-                  customer_id: Optional[str] = None, fetch: bool = True, also: Sequence[dict[str, Any]] = (),
+                  customer_id: Optional[str] = None, tier: Optional[str] = None,
+                  fetch: bool = True, also: Sequence[dict[str, Any]] = (),
                   extra: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """The ``custom`` of the handoff message. ``order``: the order at hand, if any (else
     ``order_id``'s or the one discussed is looked up); ``fetch=False`` when the shop is known to
-    be down; ``also``: action log entries of this turn."""
-    tier, shipment = "regular", None
+    be down; ``tier``: when the caller knows it already; ``also``: action log entries of this
+    turn."""
+    shipment = None
     if fetch:
         try:
             who = await who_is(tracker, shop)
-            tier = await customer_tier(shop, who.customer_id)
+            tier = tier or await customer_tier(shop, who.customer_id)
             order = order or await _discussed_order(shop, tracker, customer_id or who.customer_id,
                                                     order_id)
             shipment = await shop.shipment(order.id) if order else None
@@ -40,7 +42,8 @@ async def handoff(shop: ShopClient, tracker: Tracker, reason: str, *, group: Opt
             log.warning("handoff snapshot incomplete: %s", error)
     facts = escalation.facts(tracker, order, shipment, also)
     facts.update(extra or {})
-    return escalation.handoff_custom(reason, group or escalation.skill_group(tracker), tier, facts)
+    return escalation.handoff_custom(reason, group or escalation.skill_group(tracker),
+                                     tier or "regular", facts)
 
 
 async def _discussed_order(shop: ShopClient, tracker: Tracker, customer_id: Optional[str],

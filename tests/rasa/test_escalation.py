@@ -258,3 +258,20 @@ def test_a_broken_rule_is_refused_with_where_and_why(tmp_path: Path, rules, mess
     assert message in str(error.value)
     if "#" in str(error.value):
         assert "escalation_rules #1" in str(error.value)
+
+
+def test_a_zone_less_time_in_the_log_counts_as_utc():
+    naive = {**entry("action_return_eligibility", "refused"),
+             "at": datetime.utcnow().replace(microsecond=0).isoformat()}
+    tracker = make_tracker("转人工", intent="request_human", slots={"action_log": [naive]})
+    assert reason_after(tracker, "customer_request") == ("policy_dispute", "returns")
+
+
+def test_an_edited_rules_file_is_read_again(tmp_path: Path):
+    path = tmp_path / "shop_policy.yml"
+    path.write_text("escalation_rules:\n  - {say: 转人工, keywords: [律师]}\n", encoding="utf-8")
+    assert [r.keywords for r in load_rules(path)] == [("律师",)]
+    assert load_rules(path) is load_rules(path)  # parsed once while unchanged
+    path.write_text("escalation_rules:\n  - {say: 转人工, keywords: [法院, 起訴]}\n",
+                    encoding="utf-8")
+    assert [r.keywords for r in load_rules(path)] == [("法院", "起诉")]
