@@ -104,3 +104,42 @@ def _redis_answers(port: int) -> bool:
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
+
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def scratch_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database of the test's own: ``sqlite`` (a file under ``tmp_path``) or
+    ``postgresql`` (a new database on the local server, dropped afterwards; the test is skipped
+    with the reason when no server answers). For the service environment only."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path}/nested/service.sqlite3"
+        return
+    import pytest
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    name = f"xs_test_{os.urandom(5).hex()}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    except OperationalError as error:
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL server reachable at 127.0.0.1:5432 ({error.orig})")
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def log_in_demo(client, username: str) -> None:
+    """Log ``client`` (a TestClient) in as a development account (``<name>-demo-password``)."""
+    client.cookies.clear()
+    answer = client.post("/api/agent/login",
+                         json={"username": username, "password": f"{username}-demo-password"})
+    assert answer.status_code == 200, answer.text

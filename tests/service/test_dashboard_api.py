@@ -12,15 +12,13 @@ import csv
 import io
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from analytics.sql import EVENTS
@@ -31,9 +29,16 @@ from handoff.records import HandoffRow, SatisfactionRow, TicketRow
 from handoff.transcripts import MessageRow
 from service.app import create_app
 from service.settings import Settings
-from tests.support import SERVICE_PYTHON, free_port, http_ok, running, wait_until
+from tests.support import (
+    SERVICE_PYTHON,
+    free_port,
+    http_ok,
+    log_in_demo,
+    running,
+    scratch_database,
+    wait_until,
+)
 
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SHOP_KEY = "dashboard-test-key"
 WINDOW = {"from": "2026-03-01", "to": "2026-03-03"}
 HOSTILE_REASON = "<img src=x onerror=alert(1)>"
@@ -94,22 +99,8 @@ def shop_url(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/service.sqlite3"
-        return
-    name = f"xs_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-    except OperationalError as error:
-        pytest.skip(f"no PostgreSQL server reachable at 127.0.0.1:5432 ({error.orig})")
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        admin.dispose()
+    with scratch_database(request.param, tmp_path) as url:
+        yield url
 
 
 def make_client(database_url: str, redis_url: str, shop_api_url: str) -> TestClient:
@@ -254,11 +245,6 @@ def replace_claim(row: HandoffRow, claimed: datetime | None) -> HandoffRow:
     return row
 
 
-def login(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    answer = client.post("/api/agent/login",
-                         json={"username": username, "password": f"{username}-demo-password"})
-    assert answer.status_code == 200, answer.text
 
 
 def summary(client: TestClient, **params) -> dict:
@@ -270,7 +256,7 @@ def summary(client: TestClient, **params) -> dict:
 # --- the figures ------------------------------------------------------------------------------
 
 def test_conversations_containment_and_handoffs_per_day_and_channel(client):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     board = summary(client)
     assert board["range"] == {"from": "2026-03-01", "to": "2026-03-03", "channel": "all",
                               "channel_label": "全部渠道"}
@@ -291,7 +277,7 @@ def test_conversations_containment_and_handoffs_per_day_and_channel(client):
 
 
 def test_handoff_rate_by_reason(client):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     reasons = summary(client)["handoff_reasons"]
     assert [(r["reason"], r["label"], r["live"], r["tickets"], r["count"], r["rate"])
             for r in reasons] == [
@@ -308,7 +294,7 @@ def tiers(rows: list[dict]) -> dict[str, tuple]:
 
 
 def test_queue_waits_first_responses_and_resolution_against_targets(client):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     board = summary(client)
     assert tiers(board["waits"]["tiers"]) == {
         "vip": (2, 30, 90, 60, 1), "potential": (0, None, None, 120, 0),
@@ -328,7 +314,7 @@ def test_queue_waits_first_responses_and_resolution_against_targets(client):
 
 
 def test_satisfaction_trend(client):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     board = summary(client)
     assert [(d["day"], d["satisfaction_average"], d["ratings"]) for d in board["daily"]] == [
         ("2026-03-01", 3.5, 2), ("2026-03-02", 4.0, 1), ("2026-03-03", None, 0)]
@@ -337,7 +323,7 @@ def test_satisfaction_trend(client):
 
 
 def test_top_intents_faq_entries_and_fallback_rate(client):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     intents = summary(client)["intents"]
     assert intents["available"] is True
     assert [(i["intent"], i["label"], i["count"]) for i in intents["top"]] == [
@@ -356,7 +342,7 @@ def test_top_intents_faq_entries_and_fallback_rate(client):
 
 
 def test_products_with_most_complaints_and_returns_and_return_reasons(client):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     products = summary(client)["products"]
     assert products["available"] is True
     assert (products["returns"], products["exchanges"], products["quality_cases"]) == (2, 1, 1)
@@ -370,7 +356,7 @@ def test_products_with_most_complaints_and_returns_and_return_reasons(client):
 
 
 def test_one_channel_only(client):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     board = summary(client, channel="wechat")
     assert board["range"]["channel_label"] == "微信公众号"
     assert (board["totals"]["conversations"], board["totals"]["contained"],
@@ -385,7 +371,7 @@ def test_one_channel_only(client):
 
 
 def test_no_personal_data_reaches_the_dashboard(client):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     body = client.get("/api/dashboard/summary", params=WINDOW).text
     body += client.get("/api/dashboard/export.csv", params=WINDOW).text
     for secret in ("13812345678", "C0001", "测试路", "手机号", "起球"):
@@ -393,7 +379,7 @@ def test_no_personal_data_reaches_the_dashboard(client):
 
 
 def test_csv_export(client):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     answer = client.get("/api/dashboard/export.csv", params={**WINDOW, "channel": "all"})
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
@@ -432,12 +418,12 @@ def test_only_supervisors_see_the_dashboard(client):
         assert answer.status_code == 401 and answer.json()["error"]["message"] == "请先登录"
         assert client.get(path, params={"from": "nonsense"}).status_code == 401  # no probing
     for username in ("agent1", "editor1"):
-        login(client, username)
+        log_in_demo(client, username)
         for path in routes:
             answer = client.get(path, params=WINDOW)
             assert answer.status_code == 403, (username, path)
             assert CHINESE.search(answer.json()["error"]["message"])
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     for path in routes:
         assert client.get(path, params=WINDOW).status_code == 200
 
@@ -455,7 +441,7 @@ def test_only_supervisors_see_the_dashboard(client):
     ({"channel": "x" * 5000}, "请求格式不正确"),
 ])
 def test_bad_filters_get_a_clear_chinese_422(client, params, message):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     for path in dashboard_routes(client):
         answer = client.get(path, params={**WINDOW, **params})
         assert answer.status_code == 422, (path, answer.text)
@@ -463,7 +449,7 @@ def test_bad_filters_get_a_clear_chinese_422(client, params, message):
 
 
 def test_the_default_range_is_the_last_seven_shop_days(client):
-    login(client, "supervisor1")
+    log_in_demo(client, "supervisor1")
     board = client.get("/api/dashboard/summary").json()
     today = datetime.now(timezone(timedelta(hours=8))).date()
     assert board["range"]["to"] == today.isoformat()
@@ -484,7 +470,7 @@ def bare_client(tmp_path, fresh_redis_url) -> Iterator[TestClient]:
 
 
 def test_missing_sources_are_reported_not_invented(bare_client):
-    login(bare_client, "supervisor1")
+    log_in_demo(bare_client, "supervisor1")
     board = summary(bare_client)
     assert board["totals"]["conversations"] == 1 and board["totals"]["fallback_rate"] is None
     assert board["intents"]["available"] is False and board["intents"]["top"] == []

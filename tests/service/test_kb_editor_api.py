@@ -21,6 +21,7 @@ from knowledge_base.editor import KnowledgeBase
 from service.app import create_app
 from service.settings import Settings
 from tests.stand_ins.rasa_parse import parse_stand_in
+from tests.support import log_in_demo
 
 TOKEN = "rasa-shared-token"
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -59,11 +60,6 @@ def client(fresh_redis_url, kb_dir, rasa_parse):
         yield test_client
 
 
-def login(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    answer = client.post("/api/agent/login",
-                         json={"username": username, "password": f"{username}-demo-password"})
-    assert answer.status_code == 200, answer.text
 
 
 def kb_routes(client: TestClient) -> list[tuple[str, str]]:
@@ -94,7 +90,7 @@ def test_every_route_needs_a_session_and_agents_may_only_propose(client):
         assert answer.status_code == 401, (method, path)
         assert answer.json()["error"]["message"] == "请先登录"
     for username in ("agent1", "supervisor1"):
-        login(client, username)
+        log_in_demo(client, username)
         for method, path in routes:
             if path in ("/api/kb/me", "/api/kb/logout", "/api/kb/proposals") and method != "GET" \
                     or path == "/api/kb/me":
@@ -105,7 +101,7 @@ def test_every_route_needs_a_session_and_agents_may_only_propose(client):
 
 
 def test_editors_cannot_claim_or_propose(client):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     assert client.post("/api/agent/claim-next").status_code == 403
     assert client.get("/api/agent/queue").status_code == 403
     answer = client.post("/api/kb/proposals", json={"handoff_id": "h1", "question": "q", "answer": "a"})
@@ -116,7 +112,7 @@ def test_editors_cannot_claim_or_propose(client):
 # --- list, search, create, edit, retire -----------------------------------------------------------
 
 def test_list_and_search_fold_traditional_characters(client):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     listed = client.get("/api/kb/entries").json()
     assert len(listed["entries"]) == len(KnowledgeBase().active_questions())
     assert "returns" in listed["files"]
@@ -125,7 +121,7 @@ def test_list_and_search_fold_traditional_characters(client):
 
 
 def test_create_edit_retire_and_restore_write_tidy_yaml_and_the_audit_log(client, kb_dir):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     untouched = (kb_dir / "entries" / "returns.yml").read_text(encoding="utf-8")
     created = client.post("/api/kb/entries", json={"file": "service", "entry": new_entry()})
     assert created.status_code == 201, created.text
@@ -163,7 +159,7 @@ def test_create_edit_retire_and_restore_write_tidy_yaml_and_the_audit_log(client
 
 
 def test_required_entries_cannot_be_retired(client):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     version = entry(client, "return_policy")["version"]
     answer = client.post("/api/kb/entries/return_policy/retire", json={"version": version})
     assert answer.status_code == 409
@@ -171,7 +167,7 @@ def test_required_entries_cannot_be_retired(client):
 
 
 def test_the_second_of_two_saves_from_one_version_gets_a_conflict(client, kb_dir):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     start = entry(client, "refund_time")
     first = {**start["entry"], "answer": "第一位编辑的答案"}
     second = {**start["entry"], "answer": "第二位编辑的答案"}
@@ -199,7 +195,7 @@ def test_the_second_of_two_saves_from_one_version_gets_a_conflict(client, kb_dir
 # --- hostile input ---------------------------------------------------------------------------------
 
 def test_html_in_questions_and_answers_is_kept_as_text(client, kb_dir):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     body = new_entry("html_entry", title=HOSTILE[:40], answer=f"{HOSTILE}\n<script>alert(2)</script>",
                      questions=[f"{HOSTILE}吗", "<b>粗体</b>是什么", "a: b 这是什么", "- 开头的问法",
                                 "'引号' 和 \"双引号\""])
@@ -222,7 +218,7 @@ def test_html_in_questions_and_answers_is_kept_as_text(client, kb_dir):
 ])
 def test_bad_entries_get_a_chinese_message_naming_the_field_and_nothing_is_written(
         client, kb_dir, changes, field, words):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     before = {path.name: path.read_bytes() for path in (kb_dir / "entries").glob("*.yml")}
     answer = client.post("/api/kb/entries", json={"file": "service", "entry": new_entry(**changes)})
     assert answer.status_code == 422, answer.text
@@ -234,7 +230,7 @@ def test_bad_entries_get_a_chinese_message_naming_the_field_and_nothing_is_writt
 
 
 def test_a_megabyte_answer_and_binary_bodies_are_refused_whole(client, kb_dir):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     before = (kb_dir / "entries" / "service.yml").read_bytes()
     huge = client.post("/api/kb/entries",
                        json={"file": "service", "entry": new_entry(answer="长" * 1_000_000)})
@@ -247,7 +243,7 @@ def test_a_megabyte_answer_and_binary_bodies_are_refused_whole(client, kb_dir):
 
 
 def test_the_id_cannot_change_and_unknown_entries_are_404(client):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     current = entry(client, "invoice")
     body = {**current["entry"], "id": "invoice2"}
     answer = client.put("/api/kb/entries/invoice", json={"version": current["version"], "entry": body})
@@ -258,7 +254,7 @@ def test_the_id_cannot_change_and_unknown_entries_are_404(client):
 # --- preview and regression -----------------------------------------------------------------------
 
 def test_preview_shows_the_models_answer_runner_up_and_the_estimate_with_a_draft(client, rasa_parse):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     answer = client.post("/api/kb/preview", json={"text": "退货运费谁来出", "entry": new_entry()}).json()
     assert answer["model"]["entry_id"] == "return_shipping_fee"
     assert answer["model"]["runner_up"] and answer["model"]["runner_up"] != "return_shipping_fee"
@@ -273,7 +269,7 @@ def test_regression_lists_held_out_and_customer_questions_that_would_change(clie
     with Session(client.app.state.transcripts.engine) as session, session.begin():
         session.add(MessageRow(conversation_id="app:C1", channel="app", direction="in",
                                text="我的贺卡留言写错了 13812345678", created_at=datetime.now(timezone.utc)))
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     # Stealing a held-out question of return_shipping_fee into another entry.
     current = entry(client, "invoice")
     body = {**current["entry"], "questions": current["entry"]["questions"] + ["退货邮费要我出吗"]}
@@ -294,7 +290,7 @@ def test_regression_lists_held_out_and_customer_questions_that_would_change(clie
 
 
 def test_an_answer_edit_lists_the_questions_answered_with_the_entry(client):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     current = entry(client, "refund_time")
     body = {**current["entry"], "answer": "新答案"}
     body.pop("updated_at")
@@ -307,7 +303,7 @@ def test_an_answer_edit_lists_the_questions_answered_with_the_entry(client):
 
 def test_without_the_model_the_check_still_gives_the_estimate(client, rasa_parse):
     rasa_parse.down = True
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     result = client.post("/api/kb/regression",
                          json={"action": "create", "entry_id": "gift_message", "entry": new_entry()}).json()
     assert result["model_available"] is False and "模型暂时无法访问" in result["model_error"]
@@ -316,7 +312,7 @@ def test_without_the_model_the_check_still_gives_the_estimate(client, rasa_parse
 
 
 def test_the_confusion_check_reports_pairs_over_ten_percent(client, rasa_parse):
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     result = client.get("/api/kb/confusion").json()
     assert result["limit"] == 0.1 and result["replayed"] > 400
     assert all(pair["rate"] > 0.1 for pair in result["pairs"])
@@ -340,14 +336,14 @@ def seed_not_understood(engine) -> None:
 
 def test_an_agent_proposes_and_an_editor_decides(client):
     seed_not_understood(client.app.state.transcripts.engine)
-    login(client, "agent1")
+    log_in_demo(client, "agent1")
     missing = client.post("/api/kb/proposals", json={"handoff_id": "nope", "question": "q", "answer": "a"})
     assert missing.status_code == 404
     made = client.post("/api/kb/proposals", json={"handoff_id": "H0", "question": HOSTILE,
                                                    "answer": "可以，在订单页申请专票。"})
     assert made.status_code == 201, made.text
     assert client.get("/api/kb/proposals").status_code == 403
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     [pending] = client.get("/api/kb/proposals").json()["proposals"]
     assert pending["question"] == HOSTILE and pending["proposed_by"] == "客服小王"
     decided = client.post(f"/api/kb/proposals/{pending['id']}/decision",
@@ -360,7 +356,7 @@ def test_an_agent_proposes_and_an_editor_decides(client):
 
 def test_the_backlog_groups_similar_not_understood_questions_by_volume(client):
     seed_not_understood(client.app.state.transcripts.engine)
-    login(client, "editor1")
+    log_in_demo(client, "editor1")
     groups = client.get("/api/kb/backlog").json()["groups"]
     assert [group["count"] for group in groups] == [3, 1]
     assert "增值税" in groups[0]["question"] and groups[0]["closest_entry"] == "invoice"

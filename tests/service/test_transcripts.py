@@ -1,40 +1,24 @@
 """The transcript store on SQLite and, when reachable, PostgreSQL."""
 from __future__ import annotations
 
-import uuid
 from datetime import timezone
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from handoff.transcripts import TranscriptMessage, TranscriptStore, make_engine
-
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.support import scratch_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path}/nested/transcripts.sqlite3")
-        yield TranscriptStore(engine)
-        engine.dispose()
-        return
-    name = f"xs_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-    except OperationalError as error:
-        pytest.skip(f"no PostgreSQL server reachable at 127.0.0.1:5432 ({error.orig})")
-    engine = make_engine(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield TranscriptStore(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name}"))
-        admin.dispose()
+    with scratch_database(request.param, tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            yield TranscriptStore(engine)
+        finally:
+            engine.dispose()
 
 
 def message(conversation: str, direction: str, text_: str, **extra) -> TranscriptMessage:
