@@ -27,8 +27,6 @@ MAX_CALLS = 8
 DETAIL_CHARS = 80
 RECENT_SECONDS = 15 * 60
 FAILURES = ("unavailable", "failed")
-OUTCOME_TEXT = {"ok": "成功", "not_found": "未找到订单", "refused": "被拒绝",
-                "too_many_attempts": "尝试次数过多", "unavailable": "系统无响应", "failed": "出错"}
 _calls: ContextVar[Optional[list[dict[str, Any]]]] = ContextVar("xs_action_calls", default=None)
 
 
@@ -90,10 +88,3 @@ def recent(item: Optional[dict[str, Any]], seconds: float = RECENT_SECONDS) -> b
         at = at.replace(tzinfo=timezone.utc)
     return (datetime.now(timezone.utc) - at).total_seconds() <= seconds
 
-
-def for_summary(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The entries as the handoff summary reads them (``handoff.summary.BotAction``)."""
-    return [{"action": item["action"],
-             "result": "；".join(filter(None, [OUTCOME_TEXT.get(item.get("outcome", ""), ""),
-                                              str(item.get("detail") or "")])),
-             "ok": item.get("outcome") not in FAILURES} for item in log]

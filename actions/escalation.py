@@ -101,7 +101,7 @@ def facts(tracker: Tracker, order: Optional[Order] = None, shipment: Optional[Sh
     log = [*action_log.log_of(tracker), *also]
     order_ids = [item["order_id"] for item in log if isinstance(item.get("order_id"), str)]
     return {"order_ids": list(dict.fromkeys(order_ids)),
-            "actions": action_log.for_summary(log), "action_log": log,
+            "action_log": log,
             "order": order_snapshot(order) if order else None,
             "logistics": shipment_snapshot(shipment) if shipment else None}
 

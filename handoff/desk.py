@@ -18,7 +18,7 @@ from typing import Any, Optional
 from anyio import to_thread
 
 from channels.messages import Inbound, Reply
-from handoff.packet import masked_packet
+from handoff.packet import masked_packet, summary_actions
 from handoff.queue import SKILL_GROUPS, TIERS, HandoffQueue, Place, tell_agents
 from handoff.records import HandoffRecords, HandoffRow, TicketRow
 from handoff.summary import HandoffFacts, summarise, turns_from_transcript
@@ -89,7 +89,8 @@ def _summary_text(transcript: Sequence[Any], latest: str, reason: str,
     """The agent's Chinese summary (phones and addresses masked), from the conversation so far,
     the message that led to the handoff and what the bot knows for sure."""
     turns = [*turns_from_transcript(transcript), {"speaker": "user", "text": latest}]
-    return summarise(turns, HandoffFacts.from_mapping({**facts, "reason": reason})).text()
+    known = {**facts, "reason": reason, "actions": summary_actions(facts.get("action_log"))}
+    return summarise(turns, HandoffFacts.from_mapping(known)).text()
 
 
 class HandoffDesk:

@@ -20,6 +20,7 @@ MAX_LOG = 12
 MAX_CALLS = 8
 OUTCOMES = {"ok": "成功", "not_found": "未找到", "refused": "被拒绝",
             "too_many_attempts": "尝试次数过多", "unavailable": "系统无响应", "failed": "出错"}
+FAILURES = ("unavailable", "failed")  # the backend did not answer usably (actions.action_log)
 
 
 def masked_packet(facts: Optional[Mapping[str, Any]]) -> dict[str, Any]:
@@ -30,10 +31,22 @@ def masked_packet(facts: Optional[Mapping[str, Any]]) -> dict[str, Any]:
     log = facts.get("action_log")
     return {"order": _order(order) if isinstance(order, Mapping) else None,
             "logistics": _logistics(logistics) if isinstance(logistics, Mapping) else None,
-            "action_log": [_entry(e) for e in log[-MAX_LOG:]
-                           if isinstance(e, Mapping) and _text(e.get("action"))]
-            if isinstance(log, list) else [],
+            "action_log": _log_entries(log),
             "rule": _text(facts.get("rule")) or None}
+
+
+def summary_actions(log: Any) -> list[dict[str, Any]]:
+    """The action log as the summary's "机器人已做的事和结果" reads it (``BotAction``s)."""
+    return [{"action": e["action"], "ok": e["outcome"] not in FAILURES,
+             "result": "；".join(filter(None, [e["outcome_label"], e["detail"]]))}
+            for e in _log_entries(log)]
+
+
+def _log_entries(log: Any) -> list[dict[str, Any]]:
+    """The latest entries, checked and masked; malformed ones are left out."""
+    if not isinstance(log, list):
+        return []
+    return [_entry(e) for e in log[-MAX_LOG:] if isinstance(e, Mapping) and _text(e.get("action"))]
 
 
 def _text(value: Any, limit: int = MAX_TEXT) -> str:

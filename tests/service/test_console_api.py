@@ -274,7 +274,6 @@ FACTS = {  # as actions/escalation.py sends them: the receiver in full, the serv
                     "detail": "<img src=x onerror=alert(1)>", "calls": [
                         {"call": "GET /orders/2611201234567890/shipment", "outcome": "unavailable",
                          "ms": 3001}]}, "junk", {"no": "action"}],
-    "actions": [{"action": "action_logistics", "result": "系统无响应", "ok": False}],
 }
 
 
