@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install train run test test-service test-rasa test-conversations validate kb-check eval bench lint lock clean
+.PHONY: help install train run run-cluster soak test test-service test-rasa test-conversations validate kb-check eval bench lint lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,6 +45,12 @@ kb-check: $(RASA_VENV)/.installed  ## check the knowledge base and compile it in
 
 run: install train  ## start Redis (if needed), Rasa, actions, demo shop and the service
 	@scripts/run.sh || [ $$? -eq 130 ]  # 130: stopped with Ctrl-C
+
+run-cluster: install train  ## 2 Rasa, 2 action servers, 2 service instances behind nginx; PostgreSQL, Redis (AOF)
+	@$(VENV)/bin/python -m cluster || [ $$? -eq 130 ]
+
+soak: install train  ## 200 customers for 5 minutes on the cluster, members killed; counts that must be zero (reports/soak.md)
+	@$(VENV)/bin/python -m bench.soak $(SOAK_ARGS)
 
 validate: train  ## Rasa's own consistency check of domain, data and stories
 	@$(RASA_VENV)/bin/rasa data validate --domain domain.yml --data nlu_data --config config.yml --fail-on-warnings

@@ -1,7 +1,9 @@
 """Command line of the assistant: ``python -m bot {train,rasa,actions}`` (run in ``.venv-rasa``).
 
 ``rasa`` and ``actions`` replace this process with the server (exec), so the process runner's
-signals reach Rasa directly and Ctrl-C stops it cleanly.
+signals reach Rasa directly and Ctrl-C stops it cleanly. The server runs through ``bot.ops``,
+which adds its Prometheus metrics and JSON logs, then hands over to Rasa's (rasa_sdk's) own
+command line with the arguments given here.
 """
 from __future__ import annotations
 
@@ -61,10 +63,14 @@ def run_rasa(args: argparse.Namespace) -> None:
     env.update(event_broker_env(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)))
     if os.environ.get("RASA_EVENT_BROKER_URL"):  # an operator's explicit choice wins
         env["RASA_EVENT_BROKER_URL"] = os.environ["RASA_EVENT_BROKER_URL"]
+    # A replica killed mid-message leaves its conversation's lock behind until the lock's
+    # lifetime ends (Rasa's default: 60 s, longer than the service waits for an answer). The
+    # router already keeps each conversation's messages in order, so a short one is safe.
+    env["TICKET_LOCK_LIFETIME"] = os.environ.get("TICKET_LOCK_LIFETIME", "15")
     env.setdefault("ACTION_SERVER_URL", os.environ.get(
         "ACTION_SERVER_URL", f"http://127.0.0.1:{os.environ.get('ACTIONS_PORT', '5055')}/webhook"))
     command = [
-        sys.executable, "-m", "rasa", "run",
+        sys.executable, "-m", "bot.ops", "rasa", "run",
         "--model", str(training.MODEL_PATH),
         "--endpoints", str(ROOT / "endpoints.yml"),
         "--credentials", str(ROOT / "credentials.yml"),
@@ -80,7 +86,7 @@ def run_rasa(args: argparse.Namespace) -> None:
 
 def run_actions(args: argparse.Namespace) -> None:
     command = [
-        sys.executable, "-m", "rasa_sdk",
+        sys.executable, "-m", "bot.ops", "actions",
         "--actions", "actions",
         "--port", os.environ.get("ACTIONS_PORT", "5055"),
     ]

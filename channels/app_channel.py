@@ -104,10 +104,11 @@ Since = Annotated[str, Query(pattern=r"^\d{1,20}-\d{1,20}$", description="an out
 
 
 @router.post("/messages", response_model=AppMessageOut,
-             responses={202: {"model": AppMessageOut}, 401: {}, 422: {}, 503: {}},
+             responses={202: {"model": AppMessageOut}, 401: {}, 422: {}, 429: {}, 503: {}},
              summary="Send a customer message and get the bot's replies")
 async def post_message(message: AppMessageIn, customer_id: Customer, conversations: Router,
                        request: Request, response: Response) -> dict[str, Any]:
+    await request.app.state.rate_limiter.check_customer(f"{CHANNEL}:{customer_id}")
     answer = await _handle(conversations, customer_id, message,
                            request.app.state.settings.bot_timeout_seconds)
     if answer["pending"]:
@@ -188,6 +189,8 @@ class _Session:
             await self._send(parsed)
             return
         try:
+            await self.websocket.app.state.rate_limiter.check_customer(
+                f"{CHANNEL}:{self.customer_id}")
             answer = await _handle(self.conversations, self.customer_id, parsed, self.timeout)
         except ApiError as error:
             await self._send({"type": "error", "client_message_id": parsed.client_message_id,

@@ -15,8 +15,10 @@ from typing import Any, Optional
 
 from redis.exceptions import RedisError, ResponseError
 
+from bot.json_logs import log_context
 from channels.messages import as_text
 from channels.router import PREFIX, ConversationRouter, inbound_from
+from service import metrics
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class PartitionWorkers:
 
     async def _work(self, partition: int) -> None:
         stream = f"{PREFIX}in:{partition}"
+        renewing = asyncio.create_task(self._keep_lease(partition))
         try:
             await self._ensure_group(stream)
             await self._take_over(stream, partition)
@@ -92,6 +95,20 @@ class PartitionWorkers:
                         await self._handle(stream, entry_id, fields)
         except RedisError as error:  # the lease lapses; this or another instance resumes
             log.warning("partition %s stopped: %s", partition, error)
+        finally:
+            renewing.cancel()
+
+    async def _keep_lease(self, partition: int) -> None:
+        """Renew the lease while an entry takes long (Rasa slow under load: seen in `make soak`).
+        Renewed only between entries, a lease lapsed mid-entry and another instance processed
+        the same entry at the same time, recording it twice."""
+        while True:
+            await asyncio.sleep(self._lease_ms / 3000)
+            try:
+                if not await self._still_mine(partition):
+                    return  # taken over: the loop notices before its next entry
+            except RedisError as error:
+                log.warning("cannot renew the lease of partition %s: %s", partition, error)
 
     async def _ensure_group(self, stream: str) -> None:
         try:
@@ -114,6 +131,10 @@ class PartitionWorkers:
 
     async def _handle(self, stream: str, entry_id: Any, fields: dict[Any, Any]) -> None:
         """Process until done or dead-lettered; later entries of the partition wait meanwhile."""
+        with log_context(_conversation_of(fields)):
+            await self._try(stream, entry_id, fields)
+
+    async def _try(self, stream: str, entry_id: Any, fields: dict[Any, Any]) -> None:
         attempts = 0
         while True:
             try:
@@ -123,17 +144,30 @@ class PartitionWorkers:
                 raise
             except Exception as error:  # DeliveryFailed, a bug, a malformed entry
                 attempts += 1
+                metrics.ERRORS.labels("entry_failed").inc()
                 log.warning("entry %s failed (attempt %s): %s", as_text(entry_id), attempts, error)
                 if attempts >= self._max_attempts:
                     reason = f"{type(error).__name__}: {error}"[:500]
                     await self._redis.xadd(DEAD_LETTERS, {**fields, "stream": stream,
                                                           "entry_id": entry_id, "reason": reason})
+                    metrics.ERRORS.labels("dead_letter").inc()
+                    log.error("entry %s moved to %s after %s attempts", as_text(entry_id),
+                              DEAD_LETTERS, attempts)
                     break
                 await asyncio.sleep(self._retry_seconds * attempts)
         await self._redis.xack(stream, GROUP, entry_id)
 
     async def _still_mine(self, partition: int) -> bool:
         return bool(await self._renew(keys=[_lease(partition)], args=[self.name, self._lease_ms]))
+
+
+def _conversation_of(fields: dict[Any, Any]) -> Optional[str]:
+    """The entry's conversation for the log lines about it; None for an entry that does not
+    parse (processing it reports that)."""
+    try:
+        return inbound_from(fields).conversation_id
+    except Exception:  # malformed: any parsing error, handled where the entry is processed
+        return None
 
 
 def _lease(partition: int) -> str:

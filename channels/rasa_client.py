@@ -53,6 +53,8 @@ class RasaClient:
         body = {"sender": sender_id, "message": text, "metadata": metadata}
         try:
             response = await self._http.post(WEBHOOK_PATH, json=body, headers=headers)
+            if _replica_lost(response):  # once: the balancer sends the retry to another replica
+                response = await self._http.post(WEBHOOK_PATH, json=body, headers=headers)
             response.raise_for_status()
             messages = response.json()
         except (httpx.HTTPError, ValueError) as error:
@@ -70,6 +72,13 @@ class RasaClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def _replica_lost(response: httpx.Response) -> bool:
+    """A balancer's 502/504: the Rasa replica holding the request died or stopped answering (seen
+    in `make soak` when one is killed). Another replica can answer; the conversation's lock in the
+    lock store lapses after TICKET_LOCK_LIFETIME. A 500 is Rasa's own error: not retried."""
+    return response.status_code in (502, 504)
 
 
 def _reply(message: dict[str, Any]) -> BotReply:

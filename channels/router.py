@@ -28,12 +28,14 @@ from anyio import to_thread
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.json_logs import log_context
 from channels.identities import IdentityResolver
 from channels.messages import Inbound, Reply, RouterUnavailable, Sender, Submitted, as_text
 from channels.rasa_client import BotUnavailable, RasaClient
 from handoff.desk import SATISFACTION_QUESTION, HandoffDesk
 from handoff.queue import tell_agents
 from handoff.transcripts import TranscriptMessage, TranscriptStore
+from service import metrics
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,14 @@ class ConversationRouter:
     # --- the channels' side --------------------------------------------------------------
 
     async def submit(self, inbound: Inbound) -> Submitted:
+        with log_context(inbound.conversation_id, inbound.channel):
+            submitted = await self._submit_entry(inbound)
+        if inbound.kind != RESUME:
+            counter = metrics.DUPLICATES if submitted.duplicate else metrics.MESSAGES_RECEIVED
+            counter.labels(metrics.channel_label(inbound.channel)).inc()
+        return submitted
+
+    async def _submit_entry(self, inbound: Inbound) -> Submitted:
         try:
             entry_id = await self._submit(
                 keys=[_key("seen", inbound.dedupe_key), self.stream_of(inbound.conversation_id)],
@@ -136,6 +146,8 @@ class ConversationRouter:
         if sender is None:
             return False
         await sender.deliver(inbound, replies)
+        metrics.REPLIES_SENT.labels(metrics.channel_label(inbound.channel), "agent").inc(
+            len(replies))
         common = {"conversation_id": conversation_id, "channel": inbound.channel,
                   "customer_id": await self._customer_of(inbound)}
         messages = [TranscriptMessage(direction="out", text=reply.get("text", ""),
@@ -182,6 +194,10 @@ class ConversationRouter:
     async def process(self, inbound: Inbound) -> None:
         """Handle one persisted message; every step is recorded, so a rerun skips what is done.
         Raises ``DeliveryFailed`` (retry later) or RedisError."""
+        with log_context(inbound.conversation_id, inbound.channel):
+            await self._process(inbound)
+
+    async def _process(self, inbound: Inbound) -> None:
         key = inbound.dedupe_key
         state = {as_text(k): as_text(v) for k, v in (await self.redis.hgetall(_key("msg", key))).items()}
         if "replies" not in state:
@@ -198,6 +214,8 @@ class ConversationRouter:
         if "delivered" not in state:
             await self._deliver(inbound, replies)
             await self.redis.hset(_key("msg", key), "delivered", "1")
+            log.info("message handled: %d replies%s", len(replies),
+                     f" ({state['error']})" if state.get("error") else "")
 
     async def _answer(self, inbound: Inbound) -> tuple[list[Reply], Optional[str]]:
         """The bot's replies; while the customer waits for a human, the queue's; nothing while
@@ -213,14 +231,18 @@ class ConversationRouter:
                  if self._desk is not None and inbound.kind != RESUME else None)
         if rated is not None:
             return rated, None
+        started = time.perf_counter()
         try:
             answers = await self._rasa.send(inbound.conversation_id, inbound.text,
                                             inbound.metadata())
         except BotUnavailable as error:
+            metrics.BOT_LATENCY.labels("unavailable").observe(time.perf_counter() - started)
+            metrics.ERRORS.labels("bot_unavailable").inc()
             log.warning("bot unavailable for %s: %s", inbound.conversation_id, error)
             replies = [{"text": BOT_UNAVAILABLE_TEXT, "buttons": []}]
             handoff = {"reason": "bot_unavailable", "skill_group": "general", "tier": "regular"}
             return replies + await self._escalate(inbound, handoff), "bot_unavailable"
+        metrics.BOT_LATENCY.labels("ok").observe(time.perf_counter() - started)
         replies: list[Reply] = []
         for answer in answers:
             reply = answer.as_json()
@@ -249,6 +271,8 @@ class ConversationRouter:
         who = as_text(await self._hand_over(
             keys=[_key("waiter", key), _key("taken", key), _key("ready", key)], args=[self._ttl]))
         if who == "caller" or not replies:  # a waiting caller gets even "no reply" at once
+            metrics.REPLIES_SENT.labels(metrics.channel_label(inbound.channel), "bot").inc(
+                len(replies))
             return
         sender = self._senders.get(inbound.channel)
         if sender is None:
@@ -256,6 +280,7 @@ class ConversationRouter:
                       inbound.conversation_id, _key("msg", key))
             return
         await sender.deliver(inbound, replies)
+        metrics.REPLIES_SENT.labels(metrics.channel_label(inbound.channel), "bot").inc(len(replies))
 
     async def _record(self, inbound: Inbound, replies: list[Reply], error: Optional[str]) -> None:
         common = {"conversation_id": inbound.conversation_id, "channel": inbound.channel,

@@ -102,6 +102,10 @@ class AgentDirectory:
             row = session.get(AgentRow, agent_id)
         return _agent(row) if row is not None else None
 
+    def all(self) -> list[Agent]:
+        with Session(self._engine) as session:
+            return [_agent(row) for row in session.scalars(select(AgentRow).order_by(AgentRow.username))]
+
     def has_any(self) -> bool:
         with Session(self._engine) as session:
             return session.scalar(select(AgentRow.id).limit(1)) is not None

@@ -22,6 +22,7 @@ from handoff.packet import masked_packet, summary_actions
 from handoff.queue import SKILL_GROUPS, TIERS, HandoffQueue, Place, tell_agents
 from handoff.records import HandoffRecords, HandoffRow, TicketRow
 from handoff.summary import HandoffFacts, summarise, turns_from_transcript
+from service import metrics
 
 SHOP_TZ = timezone(timedelta(hours=8))
 _RATING = re.compile(r"^\s*([1-5])\s*(分|星)?\s*$")
@@ -29,6 +30,10 @@ SATISFACTION_QUESTION: Reply = {
     "text": "本次服务已结束。请问您对这次服务满意吗？请回复 1–5 分（5 分最满意）。",
     "buttons": [{"title": f"{n} 分", "payload": str(n)} for n in range(5, 0, -1)]}
 _CANCEL = re.compile(r"^\s*(不用了?|不需要了?|算了|取消(转人工)?|不等了|不要人工了?)[。！!.\s]*$")
+
+
+def _count_handoff(reason: str, group: str, outcome: str) -> None:
+    metrics.HANDOFFS.labels(metrics.handoff_reason(reason), group, outcome).inc()
 
 
 def place_text(place: Place | None) -> str:
@@ -113,13 +118,16 @@ class HandoffDesk:
         summary = await to_thread.run_sync(_summary_text, transcript, inbound.text, reason, facts)
         packet = json.dumps(masked_packet(facts), ensure_ascii=False)
         if not self.hours.open_at(now) or not await self.queue.online(group):
-            return await self._ticket(inbound, customer_id, reason, group, tier, now, summary,
-                                      packet)
+            replies = await self._ticket(inbound, customer_id, reason, group, tier, now, summary,
+                                         packet)
+            _count_handoff(reason, group, "ticket")
+            return replies
         handoff_id = uuid.uuid4().hex[:16]
         if not await self.queue.enqueue(handoff_id, inbound.conversation_id, group, tier,
                                         reason=reason):
             waiting = await self.queue.waiting_handoff(inbound.conversation_id)
             place = await self.queue.place(waiting) if waiting else None
+            _count_handoff(reason, group, "already_waiting")
             return [{"text": "您已经在排队了，" + place_text(place), "buttons": []}]
         row = HandoffRow(id=handoff_id, conversation_id=inbound.conversation_id,
                          channel=inbound.channel, customer_id=customer_id, reason=reason,
@@ -129,6 +137,7 @@ class HandoffDesk:
                                     mapping={"summary": summary, "packet": packet})
         await to_thread.run_sync(self.records.create, row)
         await tell_agents(self.queue.redis, {"event": "queued", "group": group})
+        _count_handoff(reason, group, "queued")
         place = await self.queue.place(handoff_id)
         return [{"text": "已为您转接人工客服。" + place_text(place), "buttons": []}]
 

@@ -35,8 +35,10 @@ from handoff.records import HandoffRecords
 from handoff.summary.request import warm_up
 from handoff.transcripts import TranscriptStore
 from knowledge_base import editor_api
-from service import errors, health
+from service import errors, health, logs
 from service.body_limit import BodyLimit
+from service.metrics import HttpMetrics
+from service.rate_limit import Limit, PerAddressLimit, RateLimiter
 from service.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "channels" / "static"
@@ -79,6 +81,8 @@ def create_app(settings: Optional[Settings] = None,
                wechat_settings: Optional[wechat.WeChatSettings] = None) -> FastAPI:
     """The service; each channel is on when its settings (environment) configure it."""
     settings = settings or get_settings()
+    logs.configure()  # before anything logs: uvicorn set up its own loggers before calling us
+    drain = health.drain_seconds()
     # Channel API URLs carry credentials (WeChat access_token, the Telegram bot token).
     logging.getLogger("httpx").setLevel(logging.WARNING)
     telegram_settings = telegram_settings or telegram.TelegramSettings()
@@ -98,6 +102,8 @@ def create_app(settings: Optional[Settings] = None,
                                  ServiceHours.parse(settings.handoff_hours,
                                                     settings.handoff_ticket_hours,
                                                     settings.handoff_wait_seconds))
+        state.rate_limiter = RateLimiter(state.redis, Limit.parse(settings.rate_limit_per_ip),
+                                         Limit.parse(settings.rate_limit_per_customer))
         state.agents = AgentDirectory(state.transcripts.engine)
         state.sessions = Sessions(state.redis)
         if settings.demo_login_enabled and not state.agents.has_any():
@@ -123,9 +129,12 @@ def create_app(settings: Optional[Settings] = None,
         # The first handoff's summary would otherwise load jieba and the IDF table (about 1 s)
         # while a customer waits; do it now, off the event loop.
         warming = asyncio.create_task(to_thread.run_sync(warm_up))
+        # SIGTERM: unready at once, stop serving after the drain (see service.health).
+        give_back_sigterm = health.drain_on_sigterm(state, drain)
         try:
             yield
         finally:
+            give_back_sigterm()
             warming.cancel()
             reaping.cancel()
             if consuming is not None:
@@ -142,6 +151,8 @@ def create_app(settings: Optional[Settings] = None,
                   description="Customer channels, conversation routing and human handoff.")
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=64 * 1024)
+    app.add_middleware(PerAddressLimit)  # before the body is read: a flood costs little
+    app.add_middleware(HttpMetrics)  # outside BodyLimit: its 413s count too
     app.include_router(health.router)
     app.include_router(app_channel.router)
     app.include_router(telegram.router)

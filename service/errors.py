@@ -1,12 +1,16 @@
 """JSON errors for API callers: ``{"error": {"code": ..., "message": <Chinese text>}}``."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -32,6 +36,15 @@ def install(app: FastAPI) -> None:
                    for item in error.errors()]
         return JSONResponse(error_body("invalid_request", "请求格式不正确", details=details),
                             status_code=422)
+
+    @app.exception_handler(RedisError)
+    async def _store_down(request: Request, error: RedisError) -> JSONResponse:
+        # Redis restarting (or failing over) is an outage to wait out, not a bug: 503 asks the
+        # caller to retry, and a load balancer may try another instance.
+        log.warning("%s %s: Redis unavailable: %s", request.method, request.url.path,
+                    type(error).__name__)
+        return JSONResponse(error_body("unavailable", "服务暂时不可用，请稍后重试"),
+                            status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:

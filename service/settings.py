@@ -7,10 +7,11 @@ from functools import lru_cache
 from typing import Literal
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from actions.policy import POLICY_PATH
+from service.rate_limit import Limit
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,17 @@ class Settings(BaseSettings):
     handoff_wait_seconds: str = Field(default="", pattern=_BY_TIER)
     # The dashboard's target from handoff to the agent closing it, minutes per tier (same form).
     dashboard_resolution_minutes: str = Field(default="", pattern=_BY_TIER)
+
+    # Requests per client address on the customers' endpoints, and messages per customer on
+    # every channel: "count/seconds" (service/rate_limit.py).
+    rate_limit_per_ip: str = "600/60"
+    rate_limit_per_customer: str = "30/60"
+
+    @field_validator("rate_limit_per_ip", "rate_limit_per_customer")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        Limit.parse(value)  # the ValueError says which shape is expected
+        return value
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:

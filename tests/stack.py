@@ -42,6 +42,8 @@ def full_stack(tmp: Path, redis_url: str, extra_env: dict[str, str] | None = Non
         "DATABASE_URL": f"sqlite:///{tmp}/service.sqlite3",
         "APP_TOKEN_SECRET": secrets.token_urlsafe(32),
         "HANDOFF_HOURS": "00:00-00:00",  # agents around the clock: tests must not depend on the hour
+        # Off: several stacks (and the cluster tests) may run at once on the default ports.
+        "RASA_METRICS_PORT": "0", "ACTIONS_METRICS_PORT": "0",
         **(extra_env or {}),
     }
     commands = {

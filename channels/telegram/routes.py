@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from channels.messages import ConversationSubmitter, Inbound, RouterUnavailable
-from channels.telegram.inbound import ButtonPress, Ignored, InvalidUpdate, parse_update, route
+from channels.telegram.inbound import CHANNEL, ButtonPress, Ignored, InvalidUpdate, parse_update, route
 from channels.telegram.sender import TelegramSender
 from service.errors import ApiError, error_body
 
@@ -36,7 +36,7 @@ router = APIRouter(tags=["telegram channel"])
 
 
 @router.post(WEBHOOK_PATH, status_code=200, response_class=Response,
-             responses={400: {}, 403: {}, 404: {}, 413: {}, 503: {}},
+             responses={400: {}, 403: {}, 404: {}, 413: {}, 429: {}, 503: {}},
              summary="Receive a Telegram update (setWebhook with secret_token)")
 async def receive_update(request: Request) -> Response:
     channel = _channel(request)
@@ -49,7 +49,12 @@ async def receive_update(request: Request) -> Response:
                                        details=error.details), status_code=400)
     if isinstance(routed, Ignored):
         log.info("telegram update %s ignored: %s", routed.update_id, routed.reason)
-    elif isinstance(routed, ButtonPress):
+        return Response(status_code=200)
+    # Over the customer's limit: 429 with Retry-After, and Telegram delivers the update again.
+    conversation_id = (f"{CHANNEL}:{routed.chat_id}" if isinstance(routed, ButtonPress)
+                       else routed.conversation_id)
+    await request.app.state.rate_limiter.check_customer(conversation_id)
+    if isinstance(routed, ButtonPress):
         await _press_button(request.app.state.conversations, channel, routed)
     else:
         await _submit(request.app.state.conversations, routed)

@@ -10,9 +10,9 @@ customer's messages and events, plaintext or in safe mode (``encrypt_type=aes``)
 | missing or wrong ``signature``, bad nonce | 403 ``bad_signature`` |
 | timestamp not within ``WECHAT_MAX_CLOCK_SKEW_SECONDS`` of now | 403 ``stale_timestamp`` |
 | ``encrypt_type`` not the configured mode (safe: ``aes``, else ``raw``) | 400 ``unsupported_encryption`` |
-| a (timestamp, nonce) already seen with a *different* body | 403 ``replayed`` |
 | XML malformed, with a DOCTYPE/entities, or without FromUserName/MsgType | 400 ``malformed_xml`` |
 | wrong ``msg_signature``, or not decryptable for this app id | 403 ``bad_signature`` / ``decrypt_failed`` |
+| a (timestamp, nonce) already seen with a *different* body | 403 ``replayed`` |
 | the router cannot persist the message (Redis down) | 503 ``unavailable``: WeChat retries |
 
 A byte-identical repeat of a callback passes the replay check on purpose: that is WeChat retrying
@@ -55,6 +55,7 @@ from channels.wechat.security import (
 from channels.wechat.sender import WeChatSender
 from channels.wechat.settings import WeChatSettings
 from service.errors import ApiError
+from service.rate_limit import TOO_MANY_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +83,13 @@ def make_router(settings: WeChatSettings, clock: Callable[[], float] = time.time
         query = request.query_params
         timestamp, nonce = _authenticated(query, settings, now)
         encrypted = _encrypted(query, settings)
-        await _not_replayed(request.app.state.redis, settings, timestamp, nonce, body)
         fields, key_index = _open(body, query, settings, crypto, timestamp, nonce, encrypted)
         try:
             mapped = map_callback(fields)
         except XmlRejected:
             raise _malformed() from None
+        # Last of the checks, as it is the one that writes: a refused callback leaves no trace.
+        await _not_replayed(request.app.state.redis, settings, timestamp, nonce, body)
         answer = _Answer(settings, crypto, key_index, nonce, mapped, now)
         return await _handle(request, background, settings, mapped, answer)
 
@@ -221,6 +223,10 @@ async def _handle(request: Request, background: BackgroundTasks, settings: WeCha
         return answer.success()
     if mapped.inbound is None:
         return answer.text(mapped.reply) if mapped.reply else answer.success()
+    try:
+        await state.rate_limiter.check_customer(mapped.inbound.conversation_id)
+    except ApiError:  # WeChat shows no status codes and would only retry: tell the customer
+        return answer.text(TOO_MANY_TEXT)
     menu = MenuMemory(state.redis, prefix)
     try:
         inbound = await _with_menu_choice(menu, mapped.inbound)

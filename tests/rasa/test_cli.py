@@ -66,6 +66,25 @@ def test_rasa_gets_a_token_that_starts_with_a_dash_as_a_value(monkeypatch, tmp_p
     assert seen["env"]["RASA_REDIS_PORT"] == "6390"
 
 
+@pytest.mark.parametrize("given, expected", [(None, "15"), ("40", "40")])
+def test_a_dead_replicas_conversation_lock_lapses_within_the_services_wait(
+        monkeypatch, tmp_path, given, expected):
+    """Rasa's lock store keeps a killed replica's lock for TICKET_LOCK_LIFETIME (default 60 s):
+    shorter than the service's 20 s wait, another replica can answer the retry."""
+    from bot import cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "_exec", lambda command, env: seen.update(command=command, env=env))
+    monkeypatch.setattr(training, "MODEL_PATH", tmp_path / "model.tar.gz")
+    (tmp_path / "model.tar.gz").write_bytes(b"")
+    if given is None:
+        monkeypatch.delenv("TICKET_LOCK_LIFETIME", raising=False)
+    else:
+        monkeypatch.setenv("TICKET_LOCK_LIFETIME", given)
+    cli.run_rasa(None)
+    assert seen["env"]["TICKET_LOCK_LIFETIME"] == expected
+
+
 def test_action_server_listens_on_loopback_unless_told(monkeypatch):
     from bot import cli
 

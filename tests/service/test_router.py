@@ -244,3 +244,21 @@ async def test_stopping_finishes_the_message_in_hand(redis, rasa, tmp_path):
     assert sender.delivered == [("m9", ["收到：第9条"])]
     assert await nothing_pending(redis, router)
     assert await redis.keys("xs:lease:*") == []  # released for the next instance
+
+
+async def test_a_slow_bot_does_not_let_a_second_instance_take_the_same_message(
+        redis, rasa, tmp_path, workers):
+    """Seen in `make soak`: under load Rasa took longer than the partition lease, the lease
+    lapsed mid-message and the other instance processed the same entry too (two transcript
+    rows, two replies). The owner now renews its lease while it works."""
+    rasa.delay_seconds = 2.5  # longer than two leases of 1 s
+    senders = [RecordingSender(), RecordingSender()]
+    routers = [make_router(redis, rasa, tmp_path, sender) for sender in senders]
+    workers(routers[0], lease_seconds=1)
+    await routers[0].submit(message(1))
+    await until(lambda: rasa.calls)  # the first instance holds it and waits for the bot
+    workers(routers[1], lease_seconds=1)  # a second instance wanting partitions
+    await until(lambda: senders[0].delivered or senders[1].delivered)
+    await until(lambda: nothing_pending(redis, routers[0]))
+    assert rasa.calls == [("app:C0001", "第1条")]
+    assert senders[0].delivered + senders[1].delivered == [("m1", ["收到：第1条"])]

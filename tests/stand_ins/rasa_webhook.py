@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 
 from bot.contract import WEBHOOK_PATH
 from tests.stand_ins.serving import serve
@@ -24,15 +24,19 @@ class RasaStandIn:
     calls: list[tuple[str, str]] = field(default_factory=list)
     delay_seconds: float = 0.0
     facts: dict | None = None  # what the bot knows, sent with a handoff (actions.escalation)
+    failures: list[int] = field(default_factory=list)  # statuses of the next calls (a dead replica's 502)
 
 
 def make_app(state: RasaStandIn) -> FastAPI:
     app = FastAPI()
 
-    @app.post(WEBHOOK_PATH)
-    async def webhook(request: Request) -> list[dict]:
+    @app.post(WEBHOOK_PATH, response_model=None)
+    async def webhook(request: Request) -> list[dict] | Response:
         body = await request.json()
         state.calls.append((body["sender"], body["message"]))
+        if state.failures:  # as nginx answers when the replica died with the request
+            return Response(b"<html><center>502 Bad Gateway</center></html>",
+                            status_code=state.failures.pop(0), media_type="text/html")
         if state.delay_seconds:
             await asyncio.sleep(state.delay_seconds)
         if body["message"] == "转人工":  # as actions/handoff.py answers

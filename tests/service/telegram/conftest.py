@@ -19,11 +19,14 @@ from redis.asyncio import Redis
 from channels.messages import Inbound, Reply, RouterUnavailable, Submitted
 from channels.telegram import TelegramSettings, build_sender, router
 from service import errors
+from service.rate_limit import Limit, RateLimiter
 from tests.service.telegram.updates import SECRET, TOKEN
 from tests.stand_ins.serving import serve
 from tests.stand_ins.telegram_api import TelegramStandIn
 
 REDIS_DB = 7  # this package's own database in the session's Redis, flushed per test
+
+UNLIMITED = Limit(10**6, 60)  # the limit is tested where a test sets one
 
 
 class RecordingSubmitter:
@@ -78,13 +81,14 @@ def settings(api_url: str) -> TelegramSettings:
 
 
 def webhook_app(settings: Optional[TelegramSettings], redis_url: str,
-                submitter: RecordingSubmitter) -> FastAPI:
+                submitter: RecordingSubmitter, per_customer: Limit = UNLIMITED) -> FastAPI:
     """The webhook as the service will mount it (``None`` settings: channel not configured)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = Redis.from_url(redis_url)
         app.state.conversations = submitter
+        app.state.rate_limiter = RateLimiter(app.state.redis, UNLIMITED, per_customer)
         if settings is not None:
             app.state.telegram = build_sender(settings, app.state.redis)
             await app.state.telegram.start()

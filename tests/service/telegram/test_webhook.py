@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from channels.messages import Inbound
 from channels.telegram.routes import EXPIRED_BUTTON_TEXT, WEBHOOK_PATH
+from service.rate_limit import Limit
 from tests.service.telegram.conftest import webhook_app
 from tests.service.telegram.updates import SECRET, callback, message, official_samples, post
 from tests.support import free_port
@@ -266,3 +267,17 @@ def test_a_button_tap_while_redis_is_down_is_503_so_telegram_retries(settings, s
         response = post(down, callback(95, "A" * 16))
     assert response.status_code == 503
     assert submitter.inbounds == [] and stand_in.calls == []
+
+
+def test_a_customer_over_the_message_limit_gets_429_and_telegram_delivers_it_later(
+        settings, telegram_redis_url, submitter):
+    app = webhook_app(settings, telegram_redis_url, submitter, per_customer=Limit(2, 60))
+    with TestClient(app) as client:
+        answers = [post(client, message(9100 + n, chat_id=4242, text=f"第{n}条"))
+                   for n in range(3)]
+        other = post(client, message(9200, chat_id=4343, text="别人的消息"))
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[2].headers["Retry-After"]) >= 1
+    assert answers[2].json()["error"]["code"] == "too_many_requests"
+    assert other.status_code == 200  # another customer's allowance is their own
+    assert [i.text for i in submitter.inbounds] == ["第0条", "第1条", "别人的消息"]

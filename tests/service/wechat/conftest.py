@@ -15,9 +15,12 @@ from redis.asyncio import Redis
 from channels.wechat import WeChatSender, WeChatSettings, make_router
 from channels.wechat.api import WeChatApi
 from service import errors
+from service.rate_limit import Limit, RateLimiter
 from tests.service.wechat.doubles import RecordingSubmitter
 from tests.service.wechat.helpers import APP_ID, APP_SECRET, TOKEN
 from tests.stand_ins.wechat_api import WeChatApiState, serving
+
+UNLIMITED = Limit(10**6, 60)  # the limit is tested where a test sets one
 
 
 @pytest.fixture
@@ -48,7 +51,8 @@ async def make_webhook(redis):
 
     async def make(settings: WeChatSettings, submitter: Optional[RecordingSubmitter] = None,
                    sender: Any = None, clock: Any = time.time,
-                   redis_client: Optional[Redis] = None) -> tuple[httpx.AsyncClient, Any]:
+                   redis_client: Optional[Redis] = None,
+                   per_customer: Limit = UNLIMITED) -> tuple[httpx.AsyncClient, Any]:
         submitter = submitter or RecordingSubmitter()
         app = FastAPI()
         errors.install(app)
@@ -56,6 +60,7 @@ async def make_webhook(redis):
         app.state.redis = redis_client or redis
         app.state.conversations = submitter
         app.state.wechat_sender = sender
+        app.state.rate_limiter = RateLimiter(app.state.redis, UNLIMITED, per_customer)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
         clients.append(client)
         return client, submitter

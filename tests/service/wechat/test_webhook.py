@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from channels.wechat.inbound import MENU_UNAVAILABLE, UNSUPPORTED, WELCOME, parse_xml
 from channels.wechat.ledger import UndeliveredLog
+from service.rate_limit import TOO_MANY_TEXT, Limit
 from tests.service.wechat.doubles import RecordingSubmitter
 from tests.service.wechat.helpers import (
     ACCOUNT,
@@ -314,3 +315,16 @@ async def test_overflow_without_a_sender_is_recorded_not_lost(make_webhook, make
     [entry] = await UndeliveredLog(redis, prefix).entries()
     assert entry["openid"] == "oNoSender" and entry["reason"] == "send_failed"
     assert entry["text"].replace("\n", "") == "好" * (1500 - 682)
+
+
+async def test_a_customer_over_the_message_limit_is_told_so_and_nothing_is_submitted(
+        make_webhook, make_settings):
+    client, submitter = await make_webhook(make_settings(), RecordingSubmitter([{"text": "好的"}]),
+                                           per_customer=Limit(1, 60))
+    first = await client.post(URL, params=signed_query(openid="oFast"),
+                              content=text_xml("第一条", openid="oFast", msg_id="777001"))
+    second = await client.post(URL, params=signed_query(openid="oFast"),
+                               content=text_xml("第二条", openid="oFast", msg_id="777002"))
+    assert passive_content(first) == "好的"
+    assert passive_content(second) == TOO_MANY_TEXT  # WeChat shows text, not status codes
+    assert [inbound.text for inbound in submitter.new] == ["第一条"]

@@ -1,0 +1,1 @@
+"""Several instances of every process side by side on one machine (``make run-cluster``)."""
