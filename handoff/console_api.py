@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Request, Response, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 from redis.exceptions import RedisError
 
 from handoff.agents import Agent, AgentDirectory
@@ -35,15 +36,31 @@ LOGIN_LOCK_SECONDS = 15 * 60
 QUEUE_ROLES = ("agent", "supervisor")
 router = APIRouter(prefix="/api/agent", tags=["agent console"])
 log = logging.getLogger(__name__)
+# Nobody types these (tab and newlines aside), and PostgreSQL refuses NUL in text: such input
+# is refused at the door (422), before anything is sent to a customer or stored.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control_chars(text: str) -> bool:
+    return _CONTROL_CHARS.search(text) is not None
+
+
+def _typed(text: str) -> str:
+    if has_control_chars(text):
+        raise ValueError("contains control characters")
+    return text
+
+
+TypedText = Annotated[str, AfterValidator(_typed)]
 
 
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: TypedText = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)  # only hashed, never stored or queried
 
 
 class ReplyIn(BaseModel):
-    text: str = Field(min_length=1, max_length=2000)
+    text: TypedText = Field(min_length=1, max_length=2000)
 
 
 # Flows the bot can carry on with after an agent closes (the agent picks one, or none).
@@ -68,14 +85,14 @@ class TicketReplyIn(ReplyIn):
 
 
 class NoteIn(BaseModel):
-    text: str = Field(min_length=1, max_length=2000)
+    text: TypedText = Field(min_length=1, max_length=2000)
 
 
 class TransferIn(BaseModel):
     """To another group's queue (its front), or straight to a colleague who is online."""
     group: Literal["logistics", "returns", "quality", "general"] | None = None
-    agent_id: str | None = Field(default=None, min_length=1, max_length=64)
-    note: str = Field(default="", max_length=2000)
+    agent_id: TypedText | None = Field(default=None, min_length=1, max_length=64)
+    note: TypedText = Field(default="", max_length=2000)
 
     @model_validator(mode="after")
     def _one_target(self) -> TransferIn:
@@ -313,7 +330,8 @@ async def tickets(agent: CurrentAgent, desk: Desk, request: Request) -> list[dic
 @router.post("/tickets/{ticket_id}/reply", responses={404: {}, 409: {}})
 async def reply_ticket(ticket_id: str, body: TicketReplyIn, agent: CurrentAgent, desk: Desk,
                        request: Request) -> dict[str, bool]:
-    row = await to_thread.run_sync(desk.records.ticket, ticket_id[:32])
+    row = None if has_control_chars(ticket_id) else await to_thread.run_sync(
+        desk.records.ticket, ticket_id[:32])
     if row is None or row.skill_group not in agent.groups:
         raise ApiError(404, "not_found", "没有这个工单")
     if not await _window_open(request, row.channel, row.conversation_id):

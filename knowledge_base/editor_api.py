@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from handoff.agents import Agent
-from handoff.console_api import COOKIE
+from handoff.console_api import COOKIE, TypedText, has_control_chars
 from knowledge_base import regression
 from knowledge_base.editor import EditorError, KnowledgeBase, clean
 from knowledge_base.proposals import Proposals, backlog, recent_customer_questions
@@ -125,15 +125,15 @@ class RegressionIn(BaseModel):
 
 
 class ProposalIn(BaseModel):
-    handoff_id: str = Field(min_length=1, max_length=64)
+    handoff_id: TypedText = Field(min_length=1, max_length=64)
     question: str = Field(min_length=1, max_length=500)
     answer: str = Field(min_length=1, max_length=2000)
 
 
 class DecisionIn(BaseModel):
     status: Literal["accepted", "rejected"]
-    entry_id: str = Field(default="", max_length=64)
-    note: str = Field(default="", max_length=500)
+    entry_id: TypedText = Field(default="", max_length=64)
+    note: TypedText = Field(default="", max_length=500)
 
 
 # --- routes: session ----------------------------------------------------------------------------
@@ -296,8 +296,9 @@ async def list_proposals(request: Request, _: Editor,
 
 @router.post("/proposals/{proposal_id}/decision", responses={409: {}})
 async def decide(proposal_id: str, body: DecisionIn, request: Request, agent: Editor) -> Any:
-    decided = await to_thread.run_sync(proposals(request).decide, proposal_id[:32], body.status,
-                                       agent.name, body.entry_id, body.note)
+    decided = None if has_control_chars(proposal_id) else await to_thread.run_sync(
+        proposals(request).decide, proposal_id[:32], body.status, agent.name, body.entry_id,
+        body.note)
     if decided is None:
         raise ApiError(409, "already_decided", "这条提议已被处理（或不存在），请刷新")
     return decided
