@@ -237,6 +237,9 @@ class WeChatCustomer(Customer):
                f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{sent.text}]]></Content>"
                f"<MsgId>{sent.message_id}</MsgId></xml>")
 
+        # The customer wrote: WeChat opens its 48 h window, 5 customer-service messages.
+        self.run.wechat.open_window(self.openid, 5)
+
         async def attempt() -> httpx.Response:  # WeChat gives up on an answer after 5 s
             return await self.run.http.post(f"{self.run.url}/webhooks/wechat", content=xml.encode(),
                                             params=wechat_query(), timeout=5.0)

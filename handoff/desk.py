@@ -28,7 +28,9 @@ SHOP_TZ = timezone(timedelta(hours=8))
 _RATING = re.compile(r"^\s*([1-5])\s*(分|星)?\s*$")
 SATISFACTION_QUESTION: Reply = {
     "text": "本次服务已结束。请问您对这次服务满意吗？请回复 1–5 分（5 分最满意）。",
-    "buttons": [{"title": f"{n} 分", "payload": str(n)} for n in range(5, 0, -1)]}
+    # Ascending, so that where buttons become a numbered menu (WeChat) the number a customer
+    # types is the score they mean: in descending order "5" picked the fifth line, "1 分".
+    "buttons": [{"title": f"{n} 分", "payload": str(n)} for n in range(1, 6)]}
 _CANCEL = re.compile(r"^\s*(不用了?|不需要了?|算了|取消(转人工)?|不等了|不要人工了?)[。！!.\s]*$")
 
 

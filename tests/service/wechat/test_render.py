@@ -126,3 +126,14 @@ async def test_replies_without_buttons_clear_the_menu(redis, prefix):
     await menu.render("oCustomer0001", [ORDER_BUTTONS])
     await menu.render("oCustomer0001", [{"text": "请问您要退几件？"}])
     assert await menu.resolve("oCustomer0001", "2") is None
+
+
+@pytest.mark.parametrize("typed", ["1", "3", "5"])
+def test_a_score_typed_under_the_satisfaction_menu_is_the_score_meant(typed):
+    """Found by `make soak`: with the buttons 5 分 … 1 分 numbered 1–5, a WeChat customer who
+    typed "5" (as the question asks) picked the fifth line and was recorded as 1 分."""
+    from handoff.desk import SATISFACTION_QUESTION
+
+    rendered = render_replies([SATISFACTION_QUESTION])
+    assert rendered.menu[typed] == typed
+    assert f"\n{typed}. {typed} 分" in rendered.pieces[0]
