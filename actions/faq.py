@@ -1,6 +1,6 @@
 """Answer an FAQ from the knowledge base files as they are now, not as they were at training.
 
-The model's ResponseSelector picks the entry (``faq/<id>``); the text comes from
+The model picks the entry (``faq/<id>``, bot.nlu_components.CharNgramBlender); the text comes from
 ``knowledge_base/entries`` through ``current_entries`` (re-read only when a file changed), so an
 editor's answer change is served at the next question without retraining. The action also
 applies the entry's time window, the channel's variant (WeChat's length limit) and the policy
@@ -58,7 +58,7 @@ def now() -> datetime:
 
 
 def selected_entry(message: dict[str, Any]) -> Optional[str]:
-    """The entry id the ResponseSelector chose (Rasa 3.6:
+    """The entry id the model chose (in the ResponseSelector's format, Rasa 3.6:
     ``response_selector.faq.response.intent_response_key`` is ``faq/<id>``)."""
     selector = (message.get("response_selector") or {}).get("faq") or {}
     key = (selector.get("response") or {}).get("intent_response_key") or ""

@@ -417,12 +417,13 @@ class Soak:
 
 
 def fault_schedule(rng: random.Random, seconds: float) -> dict[str, float]:
-    """Three faults at random moments, each in its own third of the run (after a warm-up), so
-    each has a before, a during and an after."""
+    """Three faults at random moments, each in its own third of the middle of the run: 30 s of
+    warm-up before, and 150 s after the window, as a killed Rasa needs 1-2 minutes to load its
+    model again and its "after" should still be measured."""
     kinds = list(FAULTS)
     rng.shuffle(kinds)
-    slot = (seconds - 60) / 3
-    return {kind: 30 + i * slot + rng.uniform(0, slot * 0.4) for i, kind in enumerate(kinds)}
+    slot = max(seconds - 180, 30) / 3
+    return {kind: 30 + i * slot + rng.uniform(0, slot * 0.6) for i, kind in enumerate(kinds)}
 
 
 async def drive(soak: Soak, customers: int, seconds: float, rng: random.Random) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from channels import app_auth
 from cluster.local import ClusterConfig, LocalCluster
-from tests.support import scratch_database
+from tests.support import eventually, scratch_database
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None,
                                 reason="nginx is not installed (apt-get install nginx)")
@@ -93,8 +93,11 @@ def test_a_killed_service_instance_loses_nothing(cluster):
     finally:
         cluster.restart("service1")
     assert all(a["replies"] or a["pending"] for a in answers)
-    inbound = [item for item in customer.history() if item["direction"] == "in"]
-    assert [item["text"] for item in inbound] == ["退货运费谁出", "怎么开发票", "谢谢"]
+
+    def inbound() -> list[str]:
+        return [item["text"] for item in customer.history() if item["direction"] == "in"]
+    eventually(lambda: len(inbound()) == 3, timeout=60)  # a pending answer is recorded later
+    assert inbound() == ["退货运费谁出", "怎么开发票", "谢谢"]
 
 
 def test_a_retry_after_a_lost_answer_is_answered_once(cluster):
@@ -116,21 +119,15 @@ def test_a_killed_rasa_server_is_covered_by_the_other(cluster):
         cluster.restart("rasa1")
 
 
-def test_redis_killed_and_restarted_keeps_conversations_from_its_append_only_file(cluster):
+def test_redis_killed_and_restarted_remembers_from_its_append_only_file(cluster):
     customer = Customer(cluster, "C0005")
-    customer.say("我要转人工")
+    first = customer.say("退货运费谁出", message_id="aof-1")
     before = customer.history()
     cluster.kill("redis")
     cluster.restart("redis")
-    after_answer = customer.say("你好，还在吗")
-    assert after_answer is not None
-    history = customer.history()
-    assert history[:len(before)] == before
-    # The handoff's queue state survived: the customer is still waiting for (or with) a human,
-    # so the bot does not greet them as new.
-    with httpx.Client(base_url=cluster.url, timeout=30) as agent:
-        assert agent.post("/api/agent/login", json={"username": "supervisor1",
-                                                    "password": "supervisor1-demo-password"}
-                          ).status_code == 200
-        waiting = agent.get("/api/agent/queue").json()["waiting"]
-    assert any(item["conversation_id"] == "app:C0005" for item in waiting)
+    again = customer.say("退货运费谁出", message_id="aof-1")
+    assert again["duplicate"] is True  # the dedupe key came back from the AOF
+    assert again["replies"] == first["replies"]  # and so did the recorded replies
+    customer.say("怎么开发票")  # accepted (else say() fails) and recorded below
+    eventually(lambda: len(customer.history()) > len(before))
+    assert customer.history()[:len(before)] == before
