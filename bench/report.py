@@ -31,7 +31,8 @@ def file(section: str, title: str, columns: list[str], rows: list[list[Any]], no
          figures: Optional[dict[str, Any]] = None, reports: Path = REPORTS,
          name: str = "bench") -> None:
     """Print the table and keep it (with ``figures``, the raw numbers) in the report ``name``
-    (``bench``: ``make bench``'s; ``scripted``: the scripted conversations of ``make eval``)."""
+    (``bench``: ``make bench``'s; ``scripted``: the scripted conversations of ``make eval``;
+    ``soak``: ``make soak``'s)."""
     print("\n" + table(title, columns, rows, note))
     reports.mkdir(parents=True, exist_ok=True)
     data = _load(reports / f"{name}.json")
@@ -46,7 +47,8 @@ def file(section: str, title: str, columns: list[str], rows: list[list[Any]], no
 def render(data: dict[str, Any], name: str = "bench") -> str:
     sections = data.get("sections", {})
     names = [n for n in ORDER if n in sections] + [n for n in sections if n not in ORDER]
-    parts = [f"# 小售 {'benchmarks' if name == 'bench' else 'evaluation'}", "",
+    heading = {"bench": "benchmarks", "soak": "soak test"}.get(name, "evaluation")
+    parts = [f"# 小售 {heading}", "",
              "Measured on the machine at hand; figures, not pass/fail. Each section says when "
              "and on how many cores it was measured."]
     for name in names:
