@@ -499,12 +499,18 @@ def _owned_twice(spans: list[tuple[str, str, float, float]]) -> int:
     by_conversation: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
     for conversation, agent_name, start, end in spans:
         by_conversation[conversation].append((agent_name, start, end))
-    overlapping = 0
-    for held in by_conversation.values():
-        held.sort(key=lambda span: span[1])
-        if any(a[0] != b[0] and b[1] < a[2] for a, b in zip(held, held[1:], strict=False)):
-            overlapping += 1
-    return overlapping
+    return sum(1 for held in by_conversation.values() if _overlap(held))
+
+
+def _overlap(held: list[tuple[str, float, float]]) -> bool:
+    """Did two agents' spans overlap? Each span is checked against every agent's latest end so
+    far, not only its neighbour's (a long span may cover several later ones)."""
+    latest: dict[str, float] = {}
+    for agent_name, start, end in sorted(held, key=lambda span: span[1]):
+        if any(other != agent_name and start < until for other, until in latest.items()):
+            return True
+        latest[agent_name] = max(end, latest.get(agent_name, end))
+    return False
 
 
 def latency_rows(soak: Soak) -> list[list[Any]]:

@@ -38,6 +38,10 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
+        # Members run in sessions of their own (Ctrl-C does not reach them): an impatient second
+        # Ctrl-C must not leave half of them running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         cluster.stop()
     return 0
 

@@ -36,11 +36,11 @@ TOO_MANY_TEXT = "您发送得太频繁了，请稍等片刻再试"
 PER_ADDRESS_PATHS = ("/api/app/",)
 LIMIT_SHAPE = re.compile(r"^(\d{1,7})/(\d{1,6})$")
 
-# KEYS: counter. ARGV: window seconds. Returns the count in this window and its remaining ttl.
+# KEYS: this window's counter. ARGV: window seconds. Returns the count in this window.
 _COUNT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return {count, redis.call('TTL', KEYS[1])}
+return count
 """
 
 
@@ -66,14 +66,15 @@ class RateLimiter:
 
     async def retry_after(self, kind: str, key: str, limit: Limit) -> Optional[int]:
         """None when allowed, else the seconds until the window opens again."""
-        window = int(time.time()) // limit.seconds
+        now = int(time.time())
+        window = now // limit.seconds
         try:
-            count, ttl = await self._count(keys=[f"{PREFIX}{kind}:{key}:{window}"],
-                                           args=[limit.seconds])
+            count = await self._count(keys=[f"{PREFIX}{kind}:{key}:{window}"],
+                                      args=[limit.seconds])
         except RedisError as error:
             log.warning("rate limit not checked (Redis: %s)", type(error).__name__)
             return None
-        return None if int(count) <= limit.count else max(int(ttl), 1)
+        return None if int(count) <= limit.count else limit.seconds - now % limit.seconds
 
     async def check_customer(self, conversation_id: str) -> None:
         """Raises ApiError 429 (with Retry-After) when the customer is over the limit."""

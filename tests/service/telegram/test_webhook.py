@@ -270,7 +270,7 @@ def test_a_button_tap_while_redis_is_down_is_503_so_telegram_retries(settings, s
 
 
 def test_a_customer_over_the_message_limit_gets_429_and_telegram_delivers_it_later(
-        settings, telegram_redis_url, submitter):
+        settings, telegram_redis_url, submitter, one_rate_window):
     app = webhook_app(settings, telegram_redis_url, submitter, per_customer=Limit(2, 60))
     with TestClient(app) as client:
         answers = [post(client, message(9100 + n, chat_id=4242, text=f"第{n}条"))

@@ -318,7 +318,7 @@ async def test_overflow_without_a_sender_is_recorded_not_lost(make_webhook, make
 
 
 async def test_a_customer_over_the_message_limit_is_told_so_and_nothing_is_submitted(
-        make_webhook, make_settings):
+        make_webhook, make_settings, one_rate_window):
     client, submitter = await make_webhook(make_settings(), RecordingSubmitter([{"text": "好的"}]),
                                            per_customer=Limit(1, 60))
     first = await client.post(URL, params=signed_query(openid="oFast"),
