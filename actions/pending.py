@@ -26,6 +26,12 @@ def propose(text: str, op: str, order_id: str, customer_id: str, **details: Any)
 
 
 def idempotency_key(tracker: Tracker, op: str, order_id: str) -> str:
-    message_id = (tracker.latest_message or {}).get("message_id") or ""
+    """One key per write the customer confirmed. Built on the channel's id of the confirming
+    message (the service sends it in the metadata): a retry through another Rasa replica, after
+    the first died mid-message, keeps it, so the shop applies the write once. Rasa's own
+    message id, the fallback, is new on every try."""
+    latest = tracker.latest_message or {}
+    metadata = latest.get("metadata") if isinstance(latest.get("metadata"), dict) else {}
+    message_id = str(metadata.get("message_id") or latest.get("message_id") or "")
     raw = f"{tracker.sender_id}\n{message_id}\n{op}\n{order_id}"
     return "xs-" + hashlib.sha256(raw.encode()).hexdigest()[:40]

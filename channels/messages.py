@@ -33,7 +33,9 @@ class Inbound:
 
     def metadata(self) -> dict[str, Any]:
         """What Rasa's actions learn about the customer (see actions/customer.py)."""
-        data: dict[str, Any] = {"channel": self.channel, "external_id": self.external_id}
+        # message_id: the same on every retry of this message (actions key shop writes on it).
+        data: dict[str, Any] = {"channel": self.channel, "external_id": self.external_id,
+                                "message_id": self.message_id}
         if self.customer_id:
             data["customer_id"] = self.customer_id
         return data

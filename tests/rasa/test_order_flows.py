@@ -428,3 +428,20 @@ async def test_a_customer_the_shop_does_not_know_is_told_they_have_no_orders(act
     """A new account (no orders yet, so unknown to the order system) asks without a number."""
     messages, events = await run(action, make_tracker("我的订单到哪了", "NEWCUSTOMER01"))
     assert messages[0]["text"] == order_lookup.NO_ORDERS and events == []
+
+
+def test_a_confirmed_write_keeps_its_key_when_a_retry_reaches_another_rasa_replica():
+    """A replica killed after the shop write but before its answer: the service retries, Rasa
+    gives the message a new id, yet the write must carry the same Idempotency-Key."""
+    from actions.pending import idempotency_key
+
+    def key(rasa_message_id: str, channel_message_id: str | None) -> str:
+        metadata = {"channel": "app", "customer_id": "C0001"}
+        if channel_message_id:
+            metadata["message_id"] = channel_message_id
+        tracker = make_tracker("是的", metadata=metadata, message_id=rasa_message_id)
+        return idempotency_key(tracker, "cancel", "202611110001")
+
+    assert key("rasa-try-1", "m-42") == key("rasa-try-2", "m-42")
+    assert key("rasa-try-1", "m-42") != key("rasa-try-1", "m-43")
+    assert key("rasa-try-1", None) != key("rasa-try-2", None)  # without it: Rasa's id
