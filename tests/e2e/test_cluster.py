@@ -131,3 +131,17 @@ def test_redis_killed_and_restarted_remembers_from_its_append_only_file(cluster)
     customer.say("怎么开发票")  # accepted (else say() fails) and recorded below
     eventually(lambda: len(customer.history()) > len(before))
     assert customer.history()[:len(before)] == before
+
+
+@pytest.mark.parametrize("config", ["cluster", "compose"])
+def test_the_edge_passes_the_clients_own_address_and_keeps_metrics_inside(config, tmp_path):
+    """The service trusts X-Forwarded-For from its balancer for the per-address limit and the
+    login lockout: the edge must send the address it saw, not append to one the client made up."""
+    from cluster.local import ROOT
+
+    text = (LocalCluster(ClusterConfig(tmp_path, "sqlite:///unused")).nginx_conf()
+            if config == "cluster" else (ROOT / "deploy" / "nginx" / "compose.conf").read_text())
+    forwarded = [line.split()[-1] for line in text.splitlines()
+                 if "X-Forwarded-For" in line and not line.strip().startswith("#")]
+    assert forwarded and set(forwarded) == {"$remote_addr;"}
+    assert "location = /metrics" in text
