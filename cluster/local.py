@@ -182,7 +182,7 @@ class LocalCluster:
         (self.var / "nginx.conf").write_text(self.nginx_conf())
         ensure_database(self.config.database_url)
         self.members["redis"].start()
-        _wait(lambda: _redis_answers(self.ports["redis"]), 20, "redis")
+        _wait(lambda: redis_answers(self.ports["redis"]), 20, "redis")
         self.members["nginx"].start()
         for name in ("shop", "actions1", "actions2", "rasa1"):
             self.members[name].start()
@@ -222,7 +222,7 @@ class LocalCluster:
         member = self.members[name]
         member.start()
         if name == "redis":
-            _wait(lambda: _redis_answers(self.ports["redis"]), timeout, "redis")
+            _wait(lambda: redis_answers(self.ports["redis"]), timeout, "redis")
         else:
             member.wait_ready(timeout)
 
@@ -281,7 +281,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _redis_answers(port: int) -> bool:
+def redis_answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
             sock.sendall(b"PING\r\n")

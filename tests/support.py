@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -14,15 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
+# The same probes the local cluster uses (tests import free_port from here too).
+from cluster.local import free_port, redis_answers
+
 ROOT = Path(__file__).resolve().parent.parent
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 SERVICE_PYTHON = ROOT / ".venv" / "bin" / "python"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(predicate, timeout: float, what: str, process: Optional[subprocess.Popen] = None,
@@ -93,17 +89,8 @@ def redis_server(tmp_dir: Path) -> Iterator[str]:
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--dir", str(tmp_dir)]
     with running(command, tmp_dir / "redis.log") as process:
-        wait_until(lambda: _redis_answers(port), 20, "redis-server", process, tmp_dir / "redis.log")
+        wait_until(lambda: redis_answers(port), 20, "redis-server", process, tmp_dir / "redis.log")
         yield f"redis://127.0.0.1:{port}/0"
-
-
-def _redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
