@@ -145,3 +145,20 @@ def test_the_edge_passes_the_clients_own_address_and_keeps_metrics_inside(config
                  if "X-Forwarded-For" in line and not line.strip().startswith("#")]
     assert forwarded and set(forwarded) == {"$remote_addr;"}
     assert "location = /metrics" in text
+
+
+@pytest.mark.parametrize("command, env, complaint", [
+    (["-m", "cluster"], {"CLUSTER_PORT": "abc"}, "CLUSTER_PORT must be a port number"),
+    (["-m", "cluster"], {"CLUSTER_PORT": "70000"}, "CLUSTER_PORT must be a port number"),
+    (["-m", "bench.soak", "--minutes", "0"], {}, "--minutes"),
+    (["-m", "bench.soak", "--customers", "-5"], {}, "--customers"),
+    (["-m", "bench.soak", "--customers", "many"], {}, "invalid int value"),
+])
+def test_bad_command_line_input_is_refused_before_anything_starts(command, env, complaint):
+    from tests.support import ROOT, SERVICE_PYTHON
+
+    refused = subprocess.run([str(SERVICE_PYTHON), *command], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60,
+                             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env})
+    assert refused.returncode == 2
+    assert complaint in refused.stderr
