@@ -11,6 +11,7 @@ where ``ps`` would show it. The database is ``DATABASE_URL``, as for the service
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import re
 import sys
@@ -23,6 +24,7 @@ from handoff.transcripts import make_engine
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
 MIN_PASSWORD = 12
+MAX_PASSWORD = 256  # as the console's login accepts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,10 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _add(directory: AgentDirectory, args: argparse.Namespace,
          parser: argparse.ArgumentParser) -> int:
-    password = os.environ.get("AGENT_PASSWORD") or sys.stdin.readline().rstrip("\n")
-    if len(password) < MIN_PASSWORD:
-        parser.error(f"the password (standard input or AGENT_PASSWORD) needs {MIN_PASSWORD}+ "
-                     f"characters")
+    password = os.environ.get("AGENT_PASSWORD") or _read_password()
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        parser.error(f"the password (standard input or AGENT_PASSWORD) needs {MIN_PASSWORD} to "
+                     f"{MAX_PASSWORD} characters")
     capacity = 0 if args.role == "editor" else max(args.capacity, 1)
     groups = [] if args.role == "editor" else args.groups
     try:
@@ -63,6 +65,13 @@ def _add(directory: AgentDirectory, args: argparse.Namespace,
         return 1
     print(f"added {args.role} {args.username}")
     return 0
+
+
+def _read_password() -> str:
+    """From a pipe as given; at a terminal without echo (and the prompt on stderr)."""
+    if sys.stdin.isatty():
+        return getpass.getpass("password: ")
+    return sys.stdin.readline(MAX_PASSWORD + 2).rstrip("\n")
 
 
 def _database_url() -> str:

@@ -56,7 +56,8 @@ def test_a_taken_username_is_refused_and_the_first_account_kept(tmp_path):
     (["add", "ok_name", "--name", "n", "--role", "agent", "--capacity", "999"], "long-enough-pass",
      "0-50"),
     (["add", "ok_name", "--name", "\x07", "--role", "agent"], "long-enough-pass", "printable"),
-    (["add", "ok_name", "--name", "n", "--role", "agent"], "short", "12+"),
+    (["add", "ok_name", "--name", "n", "--role", "agent"], "short", "12 to 256"),
+    (["add", "ok_name", "--name", "n", "--role", "agent"], "x" * 10_000, "12 to 256"),
     (["add"], "long-enough-pass", "required"),
     (["drop-all"], "", "invalid choice"),
 ])
