@@ -22,15 +22,15 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from channels import app_auth
 from channels.app_outbox import AppSender, outbox_key, read_outbox
-from channels.messages import Inbound, RouterUnavailable
-from channels.router import ConversationRouter
+from channels.messages import Inbound, RouterUnavailable, strip_control_chars
+from channels.router import ConversationRouter, seen_key
 from service.errors import ApiError, error_body
+from service.rate_limit import RateLimiter
 from service.settings import Settings
 
 CHANNEL = "app"
 log = logging.getLogger(__name__)
 MAX_WS_FRAME_CHARS = 16_384
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 router = APIRouter(prefix="/api/app", tags=["app channel"])
 
@@ -43,7 +43,7 @@ class AppMessageIn(BaseModel):
     @field_validator("text")
     @classmethod
     def _clean(cls, text: str) -> str:
-        cleaned = _CONTROL_CHARS.sub("", text).strip()
+        cleaned = strip_control_chars(text).strip()
         if not cleaned:
             raise ValueError("text is empty")
         return cleaned
@@ -108,9 +108,9 @@ Since = Annotated[str, Query(pattern=r"^\d{1,20}-\d{1,20}$", description="an out
              summary="Send a customer message and get the bot's replies")
 async def post_message(message: AppMessageIn, customer_id: Customer, conversations: Router,
                        request: Request, response: Response) -> dict[str, Any]:
-    await request.app.state.rate_limiter.check_customer(f"{CHANNEL}:{customer_id}")
-    answer = await _handle(conversations, customer_id, message,
-                           request.app.state.settings.bot_timeout_seconds)
+    inbound = _inbound(customer_id, message)
+    await _check_rate(request.app.state.rate_limiter, inbound)
+    answer = await _handle(conversations, inbound, request.app.state.settings.bot_timeout_seconds)
     if answer["pending"]:
         response.status_code = 202
     return answer
@@ -188,10 +188,10 @@ class _Session:
         if isinstance(parsed, dict):
             await self._send(parsed)
             return
+        inbound = _inbound(self.customer_id, parsed)
         try:
-            await self.websocket.app.state.rate_limiter.check_customer(
-                f"{CHANNEL}:{self.customer_id}")
-            answer = await _handle(self.conversations, self.customer_id, parsed, self.timeout)
+            await _check_rate(self.websocket.app.state.rate_limiter, inbound)
+            answer = await _handle(self.conversations, inbound, self.timeout)
         except ApiError as error:
             await self._send({"type": "error", "client_message_id": parsed.client_message_id,
                               **error_body(error.code, error.message)})
@@ -200,7 +200,6 @@ class _Session:
             return  # the replies will come through the outbox
         if not await self._send({"type": "replies", **answer}):
             # Taken for this socket but it closed: keep them for the next connection.
-            inbound = Inbound(CHANNEL, self.customer_id, parsed.client_message_id, parsed.text)
             await AppSender(self.conversations.redis).deliver(inbound, answer["replies"])
 
     async def _forward_outbox(self, since: str) -> None:
@@ -238,16 +237,24 @@ def _parse_frame(frame: str) -> AppMessageIn | dict[str, Any]:
         return {"type": "error", **error_body("invalid_request", "消息格式不正确")}
 
 
-async def _handle(conversations: ConversationRouter, customer_id: str, message: AppMessageIn,
+def _inbound(customer_id: str, message: AppMessageIn) -> Inbound:
+    return Inbound(CHANNEL, customer_id, message.client_message_id, message.text,
+                   customer_id=customer_id)
+
+
+async def _check_rate(limiter: RateLimiter, inbound: Inbound) -> None:
+    # The app resends a message whose answer it lost: that retry is not counted again.
+    await limiter.check_customer(inbound.conversation_id, seen_key(inbound.dedupe_key))
+
+
+async def _handle(conversations: ConversationRouter, inbound: Inbound,
                   timeout: float) -> dict[str, Any]:
-    inbound = Inbound(CHANNEL, customer_id, message.client_message_id, message.text,
-                      customer_id=customer_id)
     try:
         submitted = await conversations.submit(inbound)
         replies = await conversations.wait_replies(inbound, timeout)
     except RouterUnavailable as error:
-        log.warning("app message from %s not accepted: %s", customer_id, error)
+        log.warning("app message from %s not accepted: %s", inbound.customer_id, error)
         raise ApiError(503, "busy", "系统繁忙，消息没有发出，请稍后重试") from None
     return {"conversation_id": inbound.conversation_id,
-            "client_message_id": message.client_message_id, "duplicate": submitted.duplicate,
+            "client_message_id": inbound.message_id, "duplicate": submitted.duplicate,
             "pending": replies is None, "replies": replies or []}

@@ -7,10 +7,15 @@ A channel turns its own payload into an ``Inbound`` (after verifying it), hands 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
 Reply = dict[str, Any]
+
+# C0 controls and DEL, but not tab, LF and CR: nobody types them, renderers choke on them and
+# PostgreSQL refuses NUL in text. Channels strip them; the agents' console refuses them (422).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -75,3 +80,12 @@ class DeliveryFailed(Exception):
 def as_text(value: Any) -> str:
     """A Redis reply (bytes) as text; what is text already stays as it is."""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def strip_control_chars(text: str) -> str:
+    """``text`` without control characters (tab and newlines stay)."""
+    return _CONTROL_CHARS.sub("", text)
+
+
+def has_control_chars(text: str) -> bool:
+    return _CONTROL_CHARS.search(text) is not None

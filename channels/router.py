@@ -110,7 +110,7 @@ class ConversationRouter:
     async def _submit_entry(self, inbound: Inbound) -> Submitted:
         try:
             entry_id = await self._submit(
-                keys=[_key("seen", inbound.dedupe_key), self.stream_of(inbound.conversation_id)],
+                keys=[seen_key(inbound.dedupe_key), self.stream_of(inbound.conversation_id)],
                 args=[self._ttl, json.dumps(asdict(inbound), ensure_ascii=False)])
         except RedisError as error:
             raise RouterUnavailable(str(error)) from error
@@ -310,6 +310,11 @@ class ConversationRouter:
 def inbound_from(fields: dict[Any, Any]) -> Inbound:
     data = json.loads(as_text(fields.get(b"inbound") or fields.get("inbound")))
     return Inbound(**data)
+
+
+def seen_key(dedupe_key: str) -> str:
+    """The record of an accepted message: the rate limiter skips retries of it (see submit)."""
+    return _key("seen", dedupe_key)
 
 
 def _key(kind: str, name: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +21,7 @@ from fastapi import APIRouter, Depends, Request, Response, WebSocket, WebSocketD
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 from redis.exceptions import RedisError
 
+from channels.messages import has_control_chars
 from handoff.agents import Agent, AgentDirectory
 from handoff.desk import SATISFACTION_QUESTION, HandoffDesk
 from handoff.queue import SKILL_GROUPS, TO_AGENTS, tell_agents
@@ -36,16 +36,10 @@ LOGIN_LOCK_SECONDS = 15 * 60
 QUEUE_ROLES = ("agent", "supervisor")
 router = APIRouter(prefix="/api/agent", tags=["agent console"])
 log = logging.getLogger(__name__)
-# Nobody types these (tab and newlines aside), and PostgreSQL refuses NUL in text: such input
-# is refused at the door (422), before anything is sent to a customer or stored.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def has_control_chars(text: str) -> bool:
-    return _CONTROL_CHARS.search(text) is not None
 
 
 def _typed(text: str) -> str:
+    # Refused at the door (422), before anything is sent to a customer or stored.
     if has_control_chars(text):
         raise ValueError("contains control characters")
     return text

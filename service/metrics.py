@@ -18,6 +18,9 @@ from prometheus_client import Counter, Histogram
 from handoff.summary.summarise import HANDOFF_REASONS
 
 CHANNELS = ("app", "wechat", "telegram")
+# The method is whatever the client sends: anything else becomes "other", so random methods
+# cannot make one series each.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 ERROR_KINDS = ("http_5xx", "bot_unavailable", "entry_failed", "dead_letter")
 # A customer waits for these: from a quick FAQ answer (~50 ms) to BOT_TIMEOUT_SECONDS (20 s).
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
@@ -65,6 +68,10 @@ def channel_label(channel: str) -> str:
     return channel if channel in CHANNELS else "other"
 
 
+def method_label(method: str) -> str:
+    return method if method in HTTP_METHODS else "other"
+
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -94,7 +101,7 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, noting_status)
         finally:
-            route, method = route_template(scope), scope.get("method", "")
+            route, method = route_template(scope), method_label(scope.get("method", ""))
             HTTP_REQUESTS.labels(method, route, f"{status // 100}xx").inc()
             HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
             if status >= 500:

@@ -8,6 +8,9 @@ Two limits, each "N requests per S seconds" in a fixed window:
 - per customer (``RATE_LIMIT_PER_CUSTOMER``), on messages, whatever the channel. The channels
   answer in their own way: the app and Telegram get 429 with Retry-After (Telegram delivers the
   update again later, so nothing is lost), a WeChat customer gets a passive reply in Chinese.
+  A retry of a message the router has accepted already (WeChat re-pushes after 5 s without an
+  answer, Telegram redelivers, apps resend) is answered from the record and not counted again:
+  the count is skipped when the message's dedupe record (the router's seen key) exists.
 
 Behind a load balancer the client address is the one it forwards (uvicorn's ``--proxy-headers``
 with ``--forwarded-allow-ips`` naming the balancer). When Redis cannot be reached the request is
@@ -36,8 +39,11 @@ TOO_MANY_TEXT = "您发送得太频繁了，请稍等片刻再试"
 PER_ADDRESS_PATHS = ("/api/app/",)
 LIMIT_SHAPE = re.compile(r"^(\d{1,7})/(\d{1,6})$")
 
-# KEYS: this window's counter. ARGV: window seconds. Returns the count in this window.
+# KEYS: this window's counter and, optionally, the message's seen key. ARGV: window seconds.
+# Returns the count in this window, or 0 without counting when the seen key exists (a retry).
+# Checked inside the script: one round trip, and the check and the count are one atomic step.
 _COUNT = """
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
@@ -64,21 +70,24 @@ class RateLimiter:
         self.per_address = per_address
         self.per_customer = per_customer
 
-    async def retry_after(self, kind: str, key: str, limit: Limit) -> Optional[int]:
-        """None when allowed, else the seconds until the window opens again."""
+    async def retry_after(self, kind: str, key: str, limit: Limit,
+                          seen_key: Optional[str] = None) -> Optional[int]:
+        """None when allowed (or ``seen_key`` exists: not counted), else the seconds until the
+        window opens again."""
         now = int(time.time())
         window = now // limit.seconds
+        keys = [f"{PREFIX}{kind}:{key}:{window}", *([seen_key] if seen_key else [])]
         try:
-            count = await self._count(keys=[f"{PREFIX}{kind}:{key}:{window}"],
-                                      args=[limit.seconds])
+            count = await self._count(keys=keys, args=[limit.seconds])
         except RedisError as error:
             log.warning("rate limit not checked (Redis: %s)", type(error).__name__)
             return None
         return None if int(count) <= limit.count else limit.seconds - now % limit.seconds
 
-    async def check_customer(self, conversation_id: str) -> None:
-        """Raises ApiError 429 (with Retry-After) when the customer is over the limit."""
-        wait = await self.retry_after("customer", conversation_id, self.per_customer)
+    async def check_customer(self, conversation_id: str, seen_key: str) -> None:
+        """Raises ApiError 429 (with Retry-After) when the customer is over the limit. A message
+        whose ``seen_key`` (``channels.router.seen_key``) exists is a retry: let through, uncounted."""
+        wait = await self.retry_after("customer", conversation_id, self.per_customer, seen_key)
         if wait is not None:
             raise too_many(wait)
 

@@ -24,11 +24,10 @@ from typing import Annotated, Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from channels.messages import Inbound
+from channels.messages import Inbound, strip_control_chars
 
 CHANNEL = "telegram"
 MAX_TEXT_CHARS = 4096  # Telegram's own limit for a message text
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _START_COMMAND = re.compile(r"/start(@\w+)?(\s.*)?", re.DOTALL)
 
 # Telegram ids fit in 52 bits (Bot API docs); anything larger is not from Telegram.
@@ -140,6 +139,15 @@ class ButtonPress:
                        extra={"chat_id": self.chat_id, "callback_query_id": self.callback_query_id,
                               "button_title": title})
 
+    # Known before the button is resolved: the same as the Inbound's, whatever the button.
+    @property
+    def conversation_id(self) -> str:
+        return self.inbound("", "").conversation_id
+
+    @property
+    def dedupe_key(self) -> str:
+        return self.inbound("", "").dedupe_key
+
 
 Routed = Union[Inbound, ButtonPress, Ignored]
 
@@ -210,4 +218,4 @@ def clean_text(text: Optional[str]) -> str:
     """Drop control characters (keep newlines and tabs) and surrounding blanks; cap the length."""
     if not text:
         return ""
-    return _CONTROL_CHARS.sub("", text).strip()[:MAX_TEXT_CHARS]
+    return strip_control_chars(text).strip()[:MAX_TEXT_CHARS]

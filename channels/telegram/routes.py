@@ -19,7 +19,8 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from channels.messages import ConversationSubmitter, Inbound, RouterUnavailable
-from channels.telegram.inbound import CHANNEL, ButtonPress, Ignored, InvalidUpdate, parse_update, route
+from channels.router import seen_key
+from channels.telegram.inbound import ButtonPress, Ignored, InvalidUpdate, parse_update, route
 from channels.telegram.sender import TelegramSender
 from service.errors import ApiError, error_body
 
@@ -51,9 +52,9 @@ async def receive_update(request: Request) -> Response:
         log.info("telegram update %s ignored: %s", routed.update_id, routed.reason)
         return Response(status_code=200)
     # Over the customer's limit: 429 with Retry-After, and Telegram delivers the update again.
-    conversation_id = (f"{CHANNEL}:{routed.chat_id}" if isinstance(routed, ButtonPress)
-                       else routed.conversation_id)
-    await request.app.state.rate_limiter.check_customer(conversation_id)
+    # A redelivery of an update accepted before is not counted again.
+    await request.app.state.rate_limiter.check_customer(routed.conversation_id,
+                                                        seen_key(routed.dedupe_key))
     if isinstance(routed, ButtonPress):
         await _press_button(request.app.state.conversations, channel, routed)
     else:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Optional
 from xml.parsers import expat
 
-from channels.messages import Inbound
+from channels.messages import Inbound, strip_control_chars
 
 CHANNEL = "wechat"
 MAX_XML_BYTES = 64 * 1024
@@ -59,7 +59,6 @@ MESSAGE_ALLOWANCE = (5, 48 * 3600)
 EVENT_ALLOWANCE = (3, 60)
 
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _USER_MESSAGE_TYPES = {"text", "image", "voice", "video", "shortvideo", "location", "link", "file"}
 
 
@@ -205,4 +204,4 @@ def _map_event(fields: dict[str, str], openid: str, account: str) -> Mapped:
 
 
 def _clean(text: str) -> str:
-    return _CONTROL_CHARS.sub("", text).strip()
+    return strip_control_chars(text).strip()

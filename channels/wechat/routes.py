@@ -41,6 +41,7 @@ from redis.exceptions import RedisError
 from starlette.datastructures import QueryParams
 
 from channels.messages import DeliveryFailed, Inbound, Reply, RouterUnavailable
+from channels.router import seen_key
 from channels.wechat.inbound import Mapped, XmlRejected, map_callback, parse_xml
 from channels.wechat.ledger import SendQuota, UndeliveredLog
 from channels.wechat.render import MenuMemory, passive_text_xml, render_replies
@@ -223,8 +224,9 @@ async def _handle(request: Request, background: BackgroundTasks, settings: WeCha
         return answer.success()
     if mapped.inbound is None:
         return answer.text(mapped.reply) if mapped.reply else answer.success()
-    try:
-        await state.rate_limiter.check_customer(mapped.inbound.conversation_id)
+    try:  # WeChat's re-push of a message accepted before is not counted again
+        await state.rate_limiter.check_customer(mapped.inbound.conversation_id,
+                                                seen_key(mapped.inbound.dedupe_key))
     except ApiError:  # WeChat shows no status codes and would only retry: tell the customer
         return answer.text(TOO_MANY_TEXT)
     menu = MenuMemory(state.redis, prefix)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +18,7 @@ from channels.wechat import WeChatSettings
 from demo_shop.app import create_app as create_shop
 from demo_shop.settings import ShopSettings
 from service.app import create_app
+from service.rate_limit import TOO_MANY_TEXT
 from service.settings import Settings
 from tests.service.telegram.updates import SECRET, TOKEN, callback, message, post
 from tests.service.wechat.helpers import APP_ID, APP_SECRET, passive_content, signed_query, text_xml
@@ -52,15 +56,32 @@ def demo_shop(tmp_path):
 
 
 @pytest.fixture
-def service(fresh_redis_url, tmp_path, rasa, telegram_api, wechat_api, demo_shop):
-    settings = Settings(redis_url=fresh_redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
-                        rasa_url=rasa.url, app_token_secret=APP_SECRET_FOR_TESTS,
-                        bot_timeout_seconds=5, shop_api_url=demo_shop[0])
-    telegram = TelegramSettings(bot_token=TOKEN, webhook_secret=SECRET,
-                                api_base_url=f"{telegram_api.url}/bot")
-    wechat = WeChatSettings(token=WECHAT_TOKEN, app_id=APP_ID, app_secret=APP_SECRET,
-                            api_base_url=wechat_api.url, passive_timeout_seconds=1)
-    with TestClient(create_app(settings, telegram, wechat)) as client:
+def make_service(fresh_redis_url, tmp_path, rasa, telegram_api, wechat_api, demo_shop):
+    """The service with every channel; keyword arguments override its Settings."""
+    @contextmanager
+    def make(**overrides: Any) -> Iterator[TestClient]:
+        values = {"redis_url": fresh_redis_url, "database_url": f"sqlite:///{tmp_path}/t.sqlite3",
+                  "rasa_url": rasa.url, "app_token_secret": APP_SECRET_FOR_TESTS,
+                  "bot_timeout_seconds": 5, "shop_api_url": demo_shop[0], **overrides}
+        telegram = TelegramSettings(bot_token=TOKEN, webhook_secret=SECRET,
+                                    api_base_url=f"{telegram_api.url}/bot")
+        wechat = WeChatSettings(token=WECHAT_TOKEN, app_id=APP_ID, app_secret=APP_SECRET,
+                                api_base_url=wechat_api.url, passive_timeout_seconds=1)
+        with TestClient(create_app(Settings(**values), telegram, wechat)) as client:
+            yield client
+    return make
+
+
+@pytest.fixture
+def service(make_service):
+    with make_service() as client:
+        yield client
+
+
+@pytest.fixture
+def limited_service(make_service, one_rate_window):
+    """Two messages a minute per customer, the clock standing still inside one window."""
+    with make_service(rate_limit_per_customer="2/60") as client:
         yield client
 
 
@@ -110,6 +131,29 @@ def test_a_wechat_push_retried_three_times_gets_one_passive_answer(service, rasa
     assert rasa.calls == [("wechat:oWeChatCustomer1", "退货运费谁出")]
     time.sleep(0.3)
     assert wechat_api.sent == []  # nothing went out a second way
+
+
+def test_telegram_redeliveries_do_not_use_up_the_customers_message_limit(
+        limited_service, rasa, telegram_api):
+    update = message(9400, text="我的快递到哪了")
+    assert [post(limited_service, update).status_code for _ in range(6)] == [200] * 6
+    assert post(limited_service, message(9401, text="还没到")).status_code == 200
+    refused = post(limited_service, message(9402, text="在吗"))
+    assert refused.status_code == 429  # a new update over the limit: Telegram delivers it later
+    eventually(lambda: len(telegram_api.sent("sendMessage")) == 2)
+    assert rasa.calls == [("telegram:5550001", "我的快递到哪了"), ("telegram:5550001", "还没到")]
+
+
+def test_wechat_re_pushes_do_not_use_up_the_customers_message_limit(limited_service, rasa):
+    xml = text_xml("退货运费谁出", openid="oWeChatCustomer3", msg_id="7201")
+    answers = [wechat_post(limited_service, xml) for _ in range(6)]
+    assert [passive_content(answer) for answer in answers] == ["收到：退货运费谁出"] * 6
+    second = wechat_post(limited_service, text_xml("运费多少", openid="oWeChatCustomer3",
+                                                   msg_id="7202"))
+    assert passive_content(second) == "收到：运费多少"
+    third = wechat_post(limited_service, text_xml("在吗", openid="oWeChatCustomer3", msg_id="7203"))
+    assert passive_content(third) == TOO_MANY_TEXT
+    assert [text for _, text in rasa.calls] == ["退货运费谁出", "运费多少"]
 
 
 def test_a_slow_bot_answer_goes_out_as_a_customer_service_message(service, rasa, wechat_api):

@@ -79,6 +79,20 @@ def test_messages_replies_bot_latency_and_http_requests_are_counted(client):
     assert "M0001" not in text and "0123456789abcdef" not in text and "/no/such" not in text
 
 
+def test_methods_outside_the_standard_set_are_labelled_other(client):
+    def others(samples: dict) -> float:
+        return sum(v for (name, labels), v in samples.items()
+                   if name == "xs_http_requests_total" and ("method", "other") in labels)
+
+    before = scrape(client)
+    client.request("FOOBAR1", "/api/app/messages")
+    client.request("FOOBAR2", "/no/such/page")
+    after = scrape(client)
+    assert others(after) - others(before) == 2
+    exposition = client.get("/metrics").text
+    assert 'method="other"' in exposition and "FOOBAR" not in exposition
+
+
 def test_metrics_is_not_in_the_api_schema(client):
     assert "/metrics" not in client.get("/openapi.json").json()["paths"]
 

@@ -3,6 +3,7 @@ customer on messages of every channel; clear 429s, and a refused request changes
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,7 +12,9 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
 from channels import app_auth
+from channels.router import seen_key
 from service.app import create_app
+from service.errors import ApiError
 from service.rate_limit import TOO_MANY_TEXT, Limit, RateLimiter
 from service.settings import Settings
 from tests.support import free_port
@@ -20,12 +23,13 @@ SECRET = "rate-secret-" + "x" * 32
 pytestmark = pytest.mark.usefixtures("one_rate_window")
 
 
-def make_client(redis_url: str, tmp_path, address: str = "203.0.113.7", **limits: str) -> TestClient:
-    settings = Settings(redis_url=redis_url, database_url=f"sqlite:///{tmp_path}/t.sqlite3",
-                        rasa_url=f"http://127.0.0.1:{free_port()}", app_token_secret=SECRET,
-                        bot_timeout_seconds=1, xs_env="development", handoff_hours="00:00-00:00",
-                        **limits)
-    return TestClient(create_app(settings), client=(address, 50000))
+def make_client(redis_url: str, tmp_path, address: str = "203.0.113.7",
+                **overrides: Any) -> TestClient:
+    values = {"redis_url": redis_url, "database_url": f"sqlite:///{tmp_path}/t.sqlite3",
+              "rasa_url": f"http://127.0.0.1:{free_port()}", "app_token_secret": SECRET,
+              "bot_timeout_seconds": 1, "xs_env": "development", "handoff_hours": "00:00-00:00",
+              **overrides}
+    return TestClient(create_app(Settings(**values)), client=(address, 50000))
 
 
 def auth(customer_id: str) -> dict[str, str]:
@@ -137,6 +141,47 @@ def test_an_app_customer_over_the_message_limit_gets_429_over_http_and_websocket
     with Redis.from_url(fresh_redis_url) as redis:
         stream_entries = sum(redis.xlen(key) for key in redis.scan_iter("xs:in:*"))
     assert stream_entries == 3  # r0, r1 and the other customer's; r2 and w1 were refused
+
+
+def test_a_message_already_accepted_is_not_counted_again(fresh_redis_url):
+    async def scenario() -> None:
+        redis = AsyncRedis.from_url(fresh_redis_url)
+        limiter = RateLimiter(redis, Limit(1, 60), Limit(2, 60))
+        await redis.set(seen_key("app:C0001:m1"), "1-0")  # as the router records an accepted one
+        for _ in range(5):
+            await limiter.check_customer("app:C0001", seen_key("app:C0001:m1"))
+        await limiter.check_customer("app:C0001", seen_key("app:C0001:m2"))
+        await limiter.check_customer("app:C0001", seen_key("app:C0001:m3"))
+        with pytest.raises(ApiError) as refused:
+            await limiter.check_customer("app:C0001", seen_key("app:C0001:m4"))
+        assert refused.value.status == 429
+        await redis.aclose()
+    asyncio.run(scenario())
+
+
+def test_an_app_message_retried_is_not_counted_again_over_http_and_websocket(
+        fresh_redis_url, tmp_path, rasa):
+    """Two messages a minute: one sent and retried five times (three times over HTTP, twice over
+    the WebSocket) uses one of them; one more new message goes through, the next is refused."""
+    def post(message_id: str):
+        return client.post("/api/app/messages", headers=auth("C0010"),
+                           json={"client_message_id": message_id, "text": "在吗"})
+
+    token = app_auth.sign("C0010", SECRET, 300)
+    with make_client(fresh_redis_url, tmp_path, rate_limit_per_customer="2/60",
+                     rasa_url=rasa.url, bot_timeout_seconds=5) as client:
+        first, *retries = [post("m1") for _ in range(4)]
+        with client.websocket_connect(f"/api/app/ws?token={token}") as socket:
+            frames = []
+            for _ in range(2):
+                socket.send_json({"type": "message", "client_message_id": "m1", "text": "在吗"})
+                frames.append(socket.receive_json())
+        second, third = post("m2"), post("m3")
+    assert first.status_code == 200 and first.json()["duplicate"] is False
+    assert [(r.status_code, r.json()["duplicate"]) for r in retries] == [(200, True)] * 3
+    assert [(f["type"], f.get("duplicate")) for f in frames] == [("replies", True)] * 2
+    assert second.status_code == 200 and second.json()["duplicate"] is False
+    assert third.status_code == 429 and third.json()["error"]["message"] == TOO_MANY_TEXT
 
 
 def test_a_dead_redis_is_a_503_in_chinese_not_a_500(tmp_path):

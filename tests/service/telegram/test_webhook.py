@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from channels.messages import Inbound
+from channels.telegram.inbound import ButtonPress, parse_update, route
 from channels.telegram.routes import EXPIRED_BUTTON_TEXT, WEBHOOK_PATH
 from service.rate_limit import Limit
 from tests.service.telegram.conftest import webhook_app
@@ -166,6 +167,14 @@ async def test_a_button_tap_submits_the_stored_payload_and_stops_the_spinner(
                              "button_title": "订单 2611201234567890"}
     # Answered once: Telegram's retry of the same update changes nothing.
     assert stand_in.sent("answerCallbackQuery") == [{"callback_query_id": "cbq-71"}]
+
+
+def test_a_button_press_is_keyed_before_resolving_as_the_message_it_becomes():
+    """The rate limit needs the press's dedupe key before the button is looked up."""
+    press = route(parse_update(json.dumps(callback(72, "K" * 16, chat_id=4242)).encode()))
+    assert isinstance(press, ButtonPress)
+    assert (press.conversation_id, press.dedupe_key) == ("telegram:4242", "telegram:4242:72")
+    assert press.dedupe_key == press.inbound("/deny", "都不是").dedupe_key
 
 
 async def test_a_button_key_from_another_chat_or_made_up_does_not_resolve(
