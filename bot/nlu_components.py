@@ -184,6 +184,12 @@ def _checked(entity: dict[str, Any]) -> dict[str, Any]:
 # either alone, so this component runs after DIET and rewrites ``intent`` / ``intent_ranking``
 # with the blend; the FallbackClassifier after it thresholds the blended confidence.
 #
+# The linear intent model learns each FAQ entry as a class of its own (``faq/<entry>``) and adds
+# their probabilities back up into ``faq``: the FAQ is dozens of unrelated topics, which one
+# linear boundary separates badly from out-of-scope chatter and from the business intents. On a
+# dev split of the training data this raised intent accuracy and out-of-scope recall by several
+# points over one ``faq`` class, with character 1-2-grams beating 1-3-grams.
+#
 # For the retrieval intent (``faq/<entry>``) it does the same with the ResponseSelector's ranking
 # when the pipeline has one; without one it picks the entry alone and writes
 # ``response_selector.faq`` in the ResponseSelector's format (``response.intent_response_key``,
@@ -235,11 +241,11 @@ class CharNgramBlender(GraphComponent):
         return {
             "retrieval_intent": "faq",
             # Chosen on a split of the training data (not the held-out set).
-            "intent_weight": 0.3,       # share of DIET's confidence in the blended intent
+            "intent_weight": 0.2,       # share of DIET's confidence in the blended intent
             "response_weight": 0.6,     # share of the ResponseSelector's in the blended FAQ pick
-            "max_ngram": 3,
-            "intent_c": 30.0,
-            "response_c": 30.0,
+            "max_ngram": 2,
+            "intent_c": 100.0,
+            "response_c": 100.0,
             "ranking_length": 10,
         }
 
@@ -275,10 +281,10 @@ class CharNgramBlender(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
-        labels = {m.get(INTENT) for m in examples}
-        if len(labels) >= 2:
+        labels = [m.get(INTENT_RESPONSE_KEY) or m.get(INTENT) for m in examples]
+        if len({m.get(INTENT) for m in examples}) >= 2:
             self._intent_model = _linear_model(self._config["max_ngram"], self._config["intent_c"])
-            self._intent_model.fit([m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples])
+            self._intent_model.fit([m.get(TEXT) for m in examples], labels)
         retrieval = [m for m in examples if m.get(INTENT) == self._config["retrieval_intent"]
                      and m.get(INTENT_RESPONSE_KEY)]
         if len({m.get(INTENT_RESPONSE_KEY) for m in retrieval}) >= 2:
@@ -315,12 +321,20 @@ class CharNgramBlender(GraphComponent):
     def _probabilities(self, model: Any, text: str) -> dict[str, float]:
         return dict(zip(model.classes_, map(float, model.predict_proba([text])[0]), strict=True))
 
+    def _intent_probabilities(self, text: str) -> dict[str, float]:
+        """Per intent, with the FAQ entries' classes (``faq/<entry>``) summed into ``faq``."""
+        summed: dict[str, float] = {}
+        for label, probability in self._probabilities(self._intent_model, text).items():
+            intent = label.split("/", 1)[0]
+            summed[intent] = summed.get(intent, 0.0) + probability
+        return summed
+
     def _blend_intent(self, message: Message, text: str) -> None:
         ranking = message.get(INTENT_RANKING) or []
         if not ranking and message.get(INTENT):
             ranking = [message.get(INTENT)]
         model = [(item["name"], float(item["confidence"])) for item in ranking if item.get("name")]
-        blended = blend(model, self._probabilities(self._intent_model, text),
+        blended = blend(model, self._intent_probabilities(text),
                         self._config["intent_weight"])[:self._config["ranking_length"]]
         message.set(INTENT, {"name": blended[0][0], "confidence": blended[0][1]}, add_to_output=True)
         message.set(INTENT_RANKING, [{"name": name, "confidence": confidence}

@@ -158,3 +158,22 @@ def test_without_a_response_selector_it_picks_the_faq_entry_alone(storage_and_co
     # The linear model's own probabilities, not scaled down by an absent selector's share.
     assert sum(item["confidence"] for item in ranking) == pytest.approx(1.0)
     assert response["confidence"] == ranking[0]["confidence"] > 0.5
+
+
+def test_faq_entries_are_learnt_apart_and_summed_into_the_faq_intent(storage_and_context):
+    from rasa.engine.storage.resource import Resource
+
+    storage, context = storage_and_context
+    blender = CharNgramBlender.create(CharNgramBlender.get_default_config(), storage,
+                                      Resource("blend"), context)
+    blender.train(training_data())
+    linear_classes = set(blender._intent_model.classes_)
+    assert {"faq/invoice", "faq/courier", "greet"} <= linear_classes and "faq" not in linear_classes
+
+    message = Message(data={"text": "可以开发票吗"})
+    blender.process([message])
+    ranking = {item["name"]: item["confidence"] for item in message.get("intent_ranking")}
+    assert message.get("intent")["name"] == "faq"
+    assert not any("/" in name for name in ranking)  # the dialogue only knows the intent "faq"
+    per_entry = blender._probabilities(blender._intent_model, "可以开发票吗")
+    assert ranking["faq"] == pytest.approx(per_entry["faq/invoice"] + per_entry["faq/courier"])
