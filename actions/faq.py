@@ -1,8 +1,10 @@
 """Answer an FAQ from the knowledge base files as they are now, not as they were at training.
 
 The model picks the entry (``faq/<id>``, bot.nlu_components.CharNgramBlender); the text comes from
-``knowledge_base/entries`` through ``current_entries`` (re-read only when a file changed), so an
-editor's answer change is served at the next question without retraining. The action also
+entries in ``KNOWLEDGE_BASE_DIR`` (``compiler.ENTRIES_DIR``: by default ``knowledge_base/entries``,
+deployed a volume shared with the editor's replicas) through ``current_entries`` (re-read only
+when a file changed), so an editor's answer change is served at the next question without
+retraining. The action also
 applies the entry's time window, the channel's variant (WeChat's length limit) and the policy
 numbers from ``shop_policy.yml``. When the files cannot be read (an editor saved a broken file,
 the entry was removed since training) the compiled response ``utter_faq/<id>`` is served instead.

@@ -5,7 +5,8 @@ is where it is reviewed. Keeping the log next to them means the commit that carr
 carries who made it in the browser (the commit author is whoever commits, not the editor), a
 fresh checkout has the whole history, and ``git log -p knowledge_base/`` reads as one story.
 A table would split the history from the content it describes. One JSON object per line, only
-ever appended, so git diffs stay one line per change and merges rarely conflict.
+ever appended, so git diffs stay one line per change and merges rarely conflict. Deployed, it is
+on the shared volume beside the entries (``KNOWLEDGE_BASE_DIR``) and goes back into git with them.
 
 Plain Python (no third-party import): it runs wherever the editor runs.
 """
@@ -18,9 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
-from knowledge_base.compiler import ROOT
+from knowledge_base.compiler import AUDIT_PATH
 
-AUDIT_PATH = ROOT / "knowledge_base" / "audit.jsonl"
 # Reading the history is for the page; the tail is what an editor looks at.
 MAX_READ_BYTES = 8 * 1024 * 1024
 

@@ -29,7 +29,18 @@ from knowledge_base import placeholders
 from knowledge_base.reader import Problem, line_of, mapping_items, read_document
 
 ROOT = Path(__file__).resolve().parent.parent
-ENTRIES_DIR = ROOT / "knowledge_base" / "entries"
+# The entries as they ship with the code (and as git has them).
+BUNDLED_DIR = ROOT / "knowledge_base"
+# Where the live entries, retired entries and audit log are. The one place the variable is
+# read: a deployment points every service replica and action server at one shared volume, so
+# an editor's save reaches them all and outlives the container (deploy/README.md). The package
+# directory itself must not be mounted over, hence a separate path.
+KB_DIR = Path(os.environ.get("KNOWLEDGE_BASE_DIR") or BUNDLED_DIR).expanduser().resolve()
+ENTRIES_DIR = KB_DIR / "entries"
+RETIRED_DIR = KB_DIR / "retired"
+AUDIT_PATH = KB_DIR / "audit.jsonl"
+# The editor's write lock lives beside the data, so every process sharing the data shares it.
+LOCK_NAME = ".editor.lock"
 COMPILED_PATH = ROOT / "nlu_data" / "generated" / "faq.yml"
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")

@@ -7,7 +7,7 @@ Before anything is written the whole knowledge base, with the change applied, go
 same checker as ``make kb-check`` (in a scratch copy), the new text is read back to prove it
 says exactly what the editor typed, and only then is the file replaced in one step.
 
-Retiring moves the entry, unchanged, into ``knowledge_base/retired/<same file>.yml``: the
+Retiring moves the entry, unchanged, into ``retired/<same file>.yml`` beside ``entries/``: the
 compiler only reads ``entries/``, so a retired entry leaves the training data at the next
 ``make train`` without any new field the checker, the action server or Rasa must know about,
 and git shows the move. Restoring moves it back (checked like a new entry).
@@ -40,7 +40,7 @@ from knowledge_base import compiler
 from knowledge_base.audit import AuditLog
 from knowledge_base.reader import Problem, read_document
 
-RETIRED_DIR = compiler.ROOT / "knowledge_base" / "retired"
+RETIRED_DIR = compiler.RETIRED_DIR
 FILE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Far above any real entry (the largest has 12), far below a paste of 10,000 lines.
 MAX_QUESTIONS = 100
@@ -376,8 +376,9 @@ class KnowledgeBase:
         self.entries_dir, self.retired_dir, self.policy_path = entries_dir, retired_dir, policy_path
         self.audit = audit or AuditLog()
         self._thread_lock = threading.Lock()
-        digest = hashlib.sha1(str(entries_dir.resolve()).encode()).hexdigest()[:12]
-        self._lock_path = Path(tempfile.gettempdir()) / f"xiaoshou-kb-{digest}.lock"
+        # Beside the entries, not in /tmp: replicas on other hosts that share the entries'
+        # volume must queue on the same file.
+        self._lock_path = entries_dir.parent / compiler.LOCK_NAME
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -522,10 +523,20 @@ class KnowledgeBase:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """One writer at a time: threads of this process, and other service processes."""
-        with self._thread_lock, open(self._lock_path, "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        """One writer at a time: threads of this process, and every process (on any host) that
+        works on the same directory."""
+        with self._thread_lock, directory_lock(self._lock_path.parent):
             yield
+
+
+@contextmanager
+def directory_lock(kb_dir: Path) -> Iterator[None]:
+    """The knowledge base's cross-process lock, ``<kb_dir>/.editor.lock``. flock is kept by the
+    file server on NFSv4, CephFS and EFS, so replicas on several hosts queue too."""
+    kb_dir.mkdir(parents=True, exist_ok=True)
+    with open(kb_dir / compiler.LOCK_NAME, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _today() -> str:

@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -130,3 +131,24 @@ def log_in_demo(client, username: str) -> None:
     answer = client.post("/api/agent/login",
                          json={"username": username, "password": f"{username}-demo-password"})
     assert answer.status_code == 200, answer.text
+
+
+def python_with_kb_dir(args: list[str], kb_dir: Optional[Path] = None, **popen) -> subprocess.Popen:
+    """This environment's Python in a process of its own with ``KNOWLEDGE_BASE_DIR`` set to
+    ``kb_dir`` (unset when None), as a replica of a deployment runs: the variable is read at
+    import, so only a fresh process shows what it does."""
+    env = {key: value for key, value in os.environ.items() if key != "KNOWLEDGE_BASE_DIR"}
+    env["PYTHONPATH"] = str(ROOT)
+    if kb_dir is not None:
+        env["KNOWLEDGE_BASE_DIR"] = str(kb_dir)
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, text=True, **popen)
+
+
+def save_answer(kb, entry_id: str, answer: str) -> None:  # type: ignore[no-untyped-def]
+    """Edit one entry's answer through the FAQ editor (``kb``: a KnowledgeBase), as editor1."""
+    from knowledge_base.editor import plain
+
+    entry = kb.find(entry_id)
+    data = {key: value for key, value in plain(entry.data).items() if key != "updated_at"}
+    kb.update(entry_id, {**data, "answer": answer}, entry.version,
+              {"id": "A-editor1", "username": "editor1", "name": "编辑小林"})

@@ -7,6 +7,8 @@ must be caught (the last tests), so a checker that stopped looking would fail.
 - docker-compose.yml: the Compose Specification's JSON schema (vendored), then meaning: replicas,
   healthchecks on the probes, secrets only interpolated from the environment, every variable a
   real setting, addresses that lead to a service listening there, builds whose Dockerfile exists.
+- Both: the FAQ editor's files (KNOWLEDGE_BASE_DIR) are one shared volume, mounted where the
+  variable points in every service replica and action server, and seeded before they start.
 - deploy/k8s/*.yaml: Kubernetes' strict JSON schemas (vendored), then meaning: Service selectors
   and ports, probes on real routes, secrets only from the Secret, settings, images, PDBs.
 - Dockerfiles: known instructions, FROM first, COPY sources that exist in the build context,
@@ -50,6 +52,11 @@ OUR_IMAGES = {"xiaoshou/rasa": "rasa", "xiaoshou/service": "service"}
 SECRET_NAME = re.compile(r"_(SECRET|TOKEN|PASSWORD|KEY)$|^(SECRET|TOKEN|PASSWORD|KEY)$")
 # Settings that carry a secret although their name does not say so.
 SECRET_BY_CONTENT = {"DATABASE_URL"}
+# The processes that work on the FAQ editor's live files (the service writes, the actions read),
+# and the command that fills a fresh volume with the image's entries.
+KB_USERS = ("service", "actions")
+SEED_COMMAND = ["python", "-m", "knowledge_base", "seed"]
+PACKAGE_DIR = "/app/knowledge_base"  # WORKDIR /app: a volume here would hide the Python package
 # The probe each process answers: the service's own, the demo shop's, rasa_sdk's (which the
 # service's readiness probe asks too: service/health.py), Rasa's root and its /status.
 PROBE_PATHS = {"service": {"readiness": "/readyz", "liveness": "/healthz"},
@@ -471,7 +478,21 @@ def compose_problems(compose: dict, nginx: Optional[list[Directive]] = None) -> 
     for name, service in services.items():
         problems += _compose_service_problems(name, service, services, listening)
     problems += _compose_nginx_problems(services, nginx)
+    problems += _compose_kb_problems(compose)
     return problems
+
+
+def one_shot_jobs(services: dict[str, dict]) -> set[str]:
+    """Services others wait for to finish (``service_completed_successfully``): jobs that run
+    once before them, with nothing to listen on or to health-check."""
+    return {job for service in services.values()
+            for job, condition in _depends_on(service).items()
+            if condition.get("condition") == "service_completed_successfully"}
+
+
+def _depends_on(service: dict) -> dict[str, dict]:
+    depends = service.get("depends_on") or {}
+    return {name: {} for name in depends} if isinstance(depends, list) else depends
 
 
 def _compose_listening(services: dict[str, dict], nginx: list[Directive],
@@ -481,7 +502,7 @@ def _compose_listening(services: dict[str, dict], nginx: list[Directive],
                                       "nginx": {port for server in nginx_servers(nginx)
                                                 for port in server.listens}}
     for name, service in services.items():
-        if _our_role(service) is None:
+        if _our_role(service) is None or name in one_shot_jobs(services):
             continue
         argv = [str(arg) for arg in service.get("command", [])]
         host, port = listen_address(argv, {key: interpolate(value) for key, value
@@ -496,7 +517,11 @@ def _compose_listening(services: dict[str, dict], nginx: list[Directive],
 def _compose_service_problems(name: str, service: dict, services: dict[str, dict],
                               listening: dict[str, set[int]]) -> list[str]:
     problems = []
-    if "healthcheck" not in service:
+    if name in one_shot_jobs(services):
+        if service.get("restart", "no") not in ("no", "on-failure"):
+            problems.append(f"{name}: a one-shot job with restart {service['restart']!r} runs again "
+                            "and again after it finished")
+    elif "healthcheck" not in service:
         problems.append(f"{name}: no healthcheck")
     if service.get("ports") and name != "nginx":
         problems.append(f"{name}: publishes ports; only nginx faces the outside")
@@ -839,6 +864,7 @@ def k8s_problems(files: dict[str, list[dict]]) -> list[str]:
     problems += _disruption_budget_problems(documents, workloads)
     problems += _redis_problems(by_component.get("redis"))
     problems += _selector_problems(documents, workloads)
+    problems += _k8s_kb_problems(documents, workloads, configmaps)
     return problems
 
 
@@ -863,6 +889,10 @@ def _workload_problems(workload: dict, configmaps: dict[str, dict]) -> list[str]
         problems.append(f"{name}: its selector does not match its own pods")
     if "terminationGracePeriodSeconds" not in pod:
         problems.append(f"{name}: no terminationGracePeriodSeconds (graceful shutdown)")
+    for init in pod.get("initContainers", []):
+        where = f"{name}/{init['name']}"
+        problems += command_problems(init.get("command", []) + init.get("args", []), where)
+        problems += _container_env_problems(where, init, configmaps)
     for container in pod["containers"]:
         where = f"{name}/{container['name']}"
         resources = container.get("resources", {})
@@ -1020,6 +1050,115 @@ def _selector_problems(documents: list[dict], workloads: list[dict]) -> list[str
     return problems
 
 
+# --- the FAQ editor's shared files -----------------------------------------------------------------
+
+@dataclass
+class KbMount:
+    """Where one container finds the FAQ's live files: KNOWLEDGE_BASE_DIR, and the shared
+    volume (compose volume, Kubernetes claim) mounted at exactly that path, if any."""
+    where: str
+    path: Optional[str]
+    volume: Optional[str]
+    read_only: bool = False
+
+    def seeds(self, user: KbMount) -> bool:
+        return self.path == user.path and self.volume == user.volume and not self.read_only
+
+
+def kb_mount_problems(mount: KbMount, writes: bool) -> list[str]:
+    if not mount.path:
+        return [f"{mount.where}: KNOWLEDGE_BASE_DIR is not set: it would edit or serve its own "
+                "copy of the FAQ"]
+    problems = []
+    path = mount.path.rstrip("/")
+    if path == PACKAGE_DIR or path.startswith(PACKAGE_DIR + "/") or PACKAGE_DIR.startswith(path + "/"):
+        problems.append(f"{mount.where}: KNOWLEDGE_BASE_DIR {mount.path} is over the knowledge_base "
+                        "package; a volume there hides the code")
+    if mount.volume is None:
+        problems.append(f"{mount.where}: no shared volume is mounted at KNOWLEDGE_BASE_DIR "
+                        f"({mount.path}): it works on a copy of the FAQ no other container sees")
+    elif writes and mount.read_only:
+        problems.append(f"{mount.where}: the knowledge base volume is read-only, but it writes there")
+    return problems
+
+
+def kb_sharing_problems(mounts: list[KbMount]) -> list[str]:
+    if len({mount.volume for mount in mounts}) > 1:
+        return ["the FAQ's live files are not one volume: "
+                + ", ".join(f"{mount.where} has {mount.volume}" for mount in mounts)]
+    return []
+
+
+def _compose_kb_mount(name: str, service: dict) -> KbMount:
+    path = compose_environment(service).get("KNOWLEDGE_BASE_DIR")
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            source, target, read_only = volume.get("source"), volume.get("target"), volume.get("read_only")
+        else:
+            source, target, *mode = str(volume).split(":")
+            read_only = "ro" in mode
+        if path and target == path:
+            return KbMount(name, path, source, bool(read_only))
+    return KbMount(name, path, None)
+
+
+def _compose_kb_problems(compose: dict) -> list[str]:
+    services = compose["services"]
+    mounts = [_compose_kb_mount(name, services[name]) for name in KB_USERS]
+    problems = kb_sharing_problems(mounts)
+    for mount in mounts:
+        problems += kb_mount_problems(mount, writes=mount.where == "service")
+        if mount.volume and mount.volume not in (compose.get("volumes") or {}):
+            problems.append(f"{mount.where}: {mount.volume!r} is not a named volume of this file")
+        seeders = [_compose_kb_mount(job, services[job])
+                   for job, condition in _depends_on(services[mount.where]).items()
+                   if condition.get("condition") == "service_completed_successfully"
+                   and [str(arg) for arg in services.get(job, {}).get("command", [])] == SEED_COMMAND]
+        if mount.volume and not any(seeder.seeds(mount) for seeder in seeders):
+            problems.append(f"{mount.where}: may start before its knowledge base volume is seeded "
+                            "(depends_on a `python -m knowledge_base seed` job on the same volume, "
+                            "condition service_completed_successfully)")
+    return problems
+
+
+def _k8s_kb_mount(where: str, container: dict, pod: dict, configmaps: dict[str, dict]) -> KbMount:
+    path = _container_env(container, configmaps).get("KNOWLEDGE_BASE_DIR")
+    claims = {volume["name"]: volume["persistentVolumeClaim"]["claimName"]
+              for volume in pod.get("volumes", []) if "persistentVolumeClaim" in volume}
+    for mount in container.get("volumeMounts", []):
+        if path and mount["mountPath"] == path:
+            return KbMount(where, path, claims.get(mount["name"]), mount.get("readOnly", False))
+    return KbMount(where, path, None)
+
+
+def _k8s_kb_problems(documents: list[dict], workloads: list[dict],
+                     configmaps: dict[str, dict]) -> list[str]:
+    by_component = {_pod_labels(w).get("app.kubernetes.io/component"): w for w in workloads}
+    mounts, problems = [], []
+    for component in KB_USERS:
+        if component not in by_component:
+            continue  # reported as a missing Deployment
+        pod = by_component[component]["spec"]["template"]["spec"]
+        where = f"Deployment {component}"
+        mount = _k8s_kb_mount(where, pod["containers"][0], pod, configmaps)
+        mounts.append(mount)
+        problems += kb_mount_problems(mount, writes=component == "service")
+        seeders = [_k8s_kb_mount(where, init, pod, configmaps) for init in pod.get("initContainers", [])
+                   if init.get("command", []) + init.get("args", []) == SEED_COMMAND]
+        if mount.volume and not any(seeder.seeds(mount) for seeder in seeders):
+            problems.append(f"{where}: no initContainer seeds its knowledge base volume "
+                            "(`python -m knowledge_base seed` on the same claim and path)")
+    claims = {doc["metadata"]["name"]: doc for doc in documents
+              if doc["kind"] == "PersistentVolumeClaim"}
+    for claim in sorted({mount.volume for mount in mounts if mount.volume}):
+        if claim not in claims:
+            problems.append(f"PersistentVolumeClaim {claim}: mounted, but not defined here")
+        elif "ReadWriteMany" not in claims[claim]["spec"].get("accessModes", []):
+            problems.append(f"PersistentVolumeClaim {claim}: replicas on several nodes mount it: "
+                            "accessModes must include ReadWriteMany")
+    return problems + kb_sharing_problems(mounts)
+
+
 # --- the real files -----------------------------------------------------------------------------
 
 def load_compose() -> dict:
@@ -1100,6 +1239,34 @@ def test_kustomize_renders_every_object_into_the_namespace():
                for doc in rendered if doc["kind"] != "Namespace")
 
 
+def test_compose_shares_one_knowledge_base_volume_between_service_and_actions():
+    """Every service replica and action server sees an editor's save: one named volume, mounted
+    where KNOWLEDGE_BASE_DIR points, filled by the seed job before either starts."""
+    compose = load_compose()
+    services = compose["services"]
+    mounts = {name: _compose_kb_mount(name, services[name]) for name in (*KB_USERS, "kb-seed")}
+    assert {mount.volume for mount in mounts.values()} == {"kb"} and "kb" in compose["volumes"]
+    assert {mount.path for mount in mounts.values()} == {"/var/lib/xiaoshou/kb"}
+    assert (mounts["service"].read_only, mounts["actions"].read_only) == (False, True)
+    for name in KB_USERS:
+        assert services[name]["depends_on"]["kb-seed"] == {"condition": "service_completed_successfully"}
+    assert services["kb-seed"]["command"] == SEED_COMMAND
+
+
+def test_kubernetes_shares_one_read_write_many_claim_between_service_and_actions():
+    files = load_k8s()
+    [claim] = files["knowledge-base.yaml"]
+    assert claim["kind"] == "PersistentVolumeClaim" and claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    configmap = _find(files, "ConfigMap", "xiaoshou-config")["data"]
+    for name in KB_USERS:
+        pod = _find(files, "Deployment", name)["spec"]["template"]["spec"]
+        mounts = [_k8s_kb_mount(name, container, pod, {"xiaoshou-config": configmap})
+                  for container in (*pod["containers"], *pod["initContainers"])]
+        assert {(mount.path, mount.volume) for mount in mounts} == {
+            (configmap["KNOWLEDGE_BASE_DIR"], claim["metadata"]["name"])}, name
+        assert [init["command"] for init in pod["initContainers"]] == [SEED_COMMAND]
+
+
 def test_vendored_schemas_are_real_validators():
     """The strict schema refuses unknown fields, and compose's refuses unknown keys."""
     assert kubernetes_schema_problems({"apiVersion": "v1", "kind": "ConfigMap",
@@ -1110,7 +1277,8 @@ def test_vendored_schemas_are_real_validators():
 def test_the_setting_names_come_from_the_code():
     settings = known_settings()
     assert {"REDIS_URL", "APP_TOKEN_SECRET", "WECHAT_TOKEN", "TELEGRAM_BOT_TOKEN", "SHOP_DB_PATH",
-            "RASA_HOST", "ACTIONS_PORT", "KUAIDI100_KEY", "RASA_EVENT_BROKER_URL"} <= settings
+            "RASA_HOST", "ACTIONS_PORT", "KUAIDI100_KEY", "RASA_EVENT_BROKER_URL",
+            "KNOWLEDGE_BASE_DIR"} <= settings
     assert "REDIS_ULR" not in settings
 
 
@@ -1160,6 +1328,23 @@ BROKEN_COMPOSE = {
         "CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5005/health')"]),
         "port"),
     "grace": (lambda c: c["services"]["service"].update(stop_grace_period="10s"), "too short"),
+    "kb own copy": (lambda c: c["services"]["actions"].pop("volumes"), "no shared volume"),
+    "kb two volumes": (lambda c: (c["volumes"].update({"kb2": None}), c["services"]["actions"].update(
+        volumes=[{"type": "volume", "source": "kb2", "target": "/var/lib/xiaoshou/kb"}])),
+        "not one volume"),
+    "kb elsewhere": (lambda c: c["services"]["service"]["environment"].update(
+        KNOWLEDGE_BASE_DIR="/srv/kb"), "no shared volume is mounted at"),
+    "kb unset": (lambda c: c["services"]["actions"]["environment"].pop("KNOWLEDGE_BASE_DIR"),
+                 "KNOWLEDGE_BASE_DIR is not set"),
+    "kb over package": (lambda c: c["services"]["service"].update(
+        environment={**c["services"]["service"]["environment"], "KNOWLEDGE_BASE_DIR": PACKAGE_DIR},
+        volumes=[{"type": "volume", "source": "kb", "target": PACKAGE_DIR}]), "package"),
+    "kb bind mount": (lambda c: c["services"]["actions"].update(
+        volumes=["./kb:/var/lib/xiaoshou/kb:ro"]), "not a named volume"),
+    "kb read-only": (lambda c: c["services"]["service"].update(
+        volumes=["kb:/var/lib/xiaoshou/kb:ro"]), "read-only"),
+    "kb not seeded": (lambda c: c["services"]["service"]["depends_on"].pop("kb-seed"), "seeded"),
+    "seed again": (lambda c: c["services"]["kb-seed"].update(restart="unless-stopped"), "one-shot"),
 }
 
 
@@ -1218,6 +1403,17 @@ BROKEN_K8S = {
         command=["python", "-c", "import json; json.loads(("]), "compile"),
     "grace": (lambda f: _find(f, "Deployment", "service")["spec"]["template"]["spec"].update(
         terminationGracePeriodSeconds=30), "too short"),
+    "kb one node": (lambda f: f["knowledge-base.yaml"][0]["spec"].update(
+        accessModes=["ReadWriteOnce"]), "ReadWriteMany"),
+    "kb per pod": (lambda f: _find(f, "Deployment", "actions")["spec"]["template"]["spec"].update(
+        volumes=[{"name": "knowledge-base", "emptyDir": {}}]), "no shared volume"),
+    "kb elsewhere": (lambda f: _find(f, "ConfigMap", "xiaoshou-config")["data"].update(
+        KNOWLEDGE_BASE_DIR="/srv/kb"), "no shared volume is mounted at"),
+    "kb no claim": (lambda f: f.update({"knowledge-base.yaml": []}), "not defined here"),
+    "kb not seeded": (lambda f: _find(f, "Deployment", "service")["spec"]["template"]["spec"].pop(
+        "initContainers"), "seeds"),
+    "seed command": (lambda f: _find(f, "Deployment", "actions")["spec"]["template"]["spec"][
+        "initContainers"][0].update(command=["python", "-m", "knowledge_bas", "seed"]), "no such module"),
 }
 
 

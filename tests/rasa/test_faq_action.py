@@ -1,7 +1,11 @@
 """action_answer_faq: the live answer from the knowledge base files, without retraining."""
+import json
 import logging
+import subprocess
 import textwrap
+import threading
 from datetime import datetime
+from typing import Optional
 
 import pytest
 from rasa_sdk import Tracker
@@ -9,7 +13,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import faq
 from actions.policy import SHOP_TZ
-from knowledge_base import compiler
+from knowledge_base import compiler, seed
+from knowledge_base.audit import AuditLog
+from knowledge_base.editor import KnowledgeBase
+from tests.support import python_with_kb_dir, save_answer
 
 ENTRY = """
 entries:
@@ -154,3 +161,49 @@ def test_every_shop_entry_renders_for_every_channel_within_its_limit():
             text = compiler.answer_text(entry, channel, IN_WINDOW, values)
             assert "{" not in text and text
             assert compiler._size(text, unit) <= limit
+
+
+# An action server of its own (a process, as deployed): answers return_policy once per line read.
+ACTION_SERVER = """
+import asyncio, json, sys
+from rasa_sdk.executor import CollectingDispatcher
+from actions import faq
+from tests.rasa.test_faq_action import tracker
+
+async def answer():
+    dispatcher = CollectingDispatcher()
+    await faq.ActionAnswerFaq().run(dispatcher, tracker(), {})
+    return dispatcher.messages[0]["text"]
+
+for _ in sys.stdin:
+    print(json.dumps(asyncio.run(answer()), ensure_ascii=False), flush=True)
+"""
+
+
+def ask(server: subprocess.Popen) -> Optional[str]:
+    server.stdin.write("return_policy\n")
+    server.stdin.flush()
+    return json.loads(server.stdout.readline() or "null")
+
+
+def test_a_running_action_server_serves_an_edit_saved_in_knowledge_base_dir(tmp_path):
+    """Deployed, the editor (a service replica) and the action server are separate containers
+    that share only KNOWLEDGE_BASE_DIR's volume."""
+    kb_dir = tmp_path / "kb"
+    seed.seed(kb_dir)
+    edited = "共享卷上的新答案：签收后七天内可无理由退货。"
+    server = python_with_kb_dir(["-c", ACTION_SERVER], kb_dir, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)
+    watchdog = threading.Timer(120, server.kill)
+    watchdog.start()
+    try:
+        before = ask(server)
+        save_answer(KnowledgeBase(kb_dir / "entries", kb_dir / "retired",
+                                  AuditLog(kb_dir / "audit.jsonl")), "return_policy", edited)
+        after = ask(server)
+    finally:
+        watchdog.cancel()
+        server.stdin.close()
+        server.wait(timeout=30)
+    assert before.startswith("1. 七天无理由退货：符合条件的商品，签收后 7 天内")  # seeded, live
+    assert after == edited
