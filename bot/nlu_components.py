@@ -5,6 +5,8 @@ import hashlib
 import json
 import logging
 import pickle
+import random
+import string
 from pathlib import Path
 from typing import Any, Optional
 
@@ -202,6 +204,29 @@ def _checked(entity: dict[str, Any]) -> dict[str, Any]:
 INTENT_RANKING = "intent_ranking"
 RESPONSE_SELECTOR = "response_selector"
 
+# Gibberish ("呜啦啦滴滴哒哒", "sdfsdf") shares characters with short real messages ("好哒", "啊对")
+# and so read as a confident affirm, which mid-flow would confirm a cancellation. The linear
+# model therefore also learns a noise class from generated key-mash and onomatopoeia; its share
+# of the probability is dropped, not handed to an intent, so the FallbackClassifier sees a low
+# confidence and the two-stage fallback asks again. Laughter (哈, 嘿, 嘻) is left out: it often
+# comes with a real answer ("哈哈好的"). On three dev splits this cost no intent accuracy.
+NOISE = "__noise__"
+NOISE_SOUNDS = "啊吧咕噜呜啦滴哒嘀嗒咚嘟哔呀哇呃喵汪叽喳哗嗷呼噼啪嚓咔嘭乒乓叮当咿唔嘤吱嘎"
+
+
+def noise_examples(count: int, seed: int = 7) -> list[str]:
+    """``count`` generated nonsense messages: repeated sounds, and every third one Latin key-mash."""
+    rng = random.Random(seed)
+    examples = []
+    for index in range(count):
+        length = rng.randint(3, 10)
+        if index % 3 == 2:
+            examples.append("".join(rng.choice(string.ascii_lowercase) for _ in range(length)))
+            continue
+        sounds = [rng.choice(NOISE_SOUNDS) * rng.randint(1, 3) for _ in range(rng.randint(1, 4))]
+        examples.append(("".join(sounds) * 3)[:length])
+    return examples
+
 
 def _linear_model(ngram_max: int, c: float) -> Any:
     """TF-IDF character n-grams + logistic regression (probabilities that can be averaged)."""
@@ -246,6 +271,7 @@ class CharNgramBlender(GraphComponent):
             "max_ngram": 2,
             "intent_c": 100.0,
             "response_c": 100.0,
+            "noise_examples": 300,      # generated nonsense the intent model learns as noise
             "ranking_length": 10,
         }
 
@@ -281,10 +307,12 @@ class CharNgramBlender(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
+        texts = [m.get(TEXT) for m in examples]
         labels = [m.get(INTENT_RESPONSE_KEY) or m.get(INTENT) for m in examples]
         if len({m.get(INTENT) for m in examples}) >= 2:
+            noise = noise_examples(self._config["noise_examples"])
             self._intent_model = _linear_model(self._config["max_ngram"], self._config["intent_c"])
-            self._intent_model.fit([m.get(TEXT) for m in examples], labels)
+            self._intent_model.fit(texts + noise, labels + [NOISE] * len(noise))
         retrieval = [m for m in examples if m.get(INTENT) == self._config["retrieval_intent"]
                      and m.get(INTENT_RESPONSE_KEY)]
         if len({m.get(INTENT_RESPONSE_KEY) for m in retrieval}) >= 2:
@@ -322,9 +350,12 @@ class CharNgramBlender(GraphComponent):
         return dict(zip(model.classes_, map(float, model.predict_proba([text])[0]), strict=True))
 
     def _intent_probabilities(self, text: str) -> dict[str, float]:
-        """Per intent, with the FAQ entries' classes (``faq/<entry>``) summed into ``faq``."""
+        """Per intent, with the FAQ entries' classes (``faq/<entry>``) summed into ``faq``; the
+        noise class's share is left out, so nonsense ends with a low confidence everywhere."""
         summed: dict[str, float] = {}
         for label, probability in self._probabilities(self._intent_model, text).items():
+            if label == NOISE:
+                continue
             intent = label.split("/", 1)[0]
             summed[intent] = summed.get(intent, 0.0) + probability
         return summed

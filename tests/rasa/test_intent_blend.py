@@ -11,6 +11,7 @@ TRAINING = {
     "query_logistics": ["快递到哪了", "物流怎么不动了", "我的包裹到哪了", "查一下快递", "快递什么时候到"],
     "request_return": ["我要退货", "这个想退掉", "帮我申请退货", "不想要了退了吧", "申请退货退款"],
     "greet": ["你好", "在吗", "哈喽", "早上好", "有人吗"],
+    "affirm": ["好的", "好哒", "嗯嗯", "可以的", "是的呀"],
 }
 FAQ = {
     "faq/invoice": ["怎么开发票", "发票怎么开", "能开专票吗", "电子发票在哪下载", "发票抬头写错了"],
@@ -71,7 +72,8 @@ def test_linear_model_overrules_an_unsure_diet_and_fixes_the_faq_pick(storage_an
     assert message.get("intent")["name"] == "query_logistics"
     ranking = message.get("intent_ranking")
     assert ranking[0]["name"] == "query_logistics"
-    assert sum(item["confidence"] for item in ranking) == pytest.approx(1.0)
+    # Only the noise class's small share is missing from a real message's ranking.
+    assert 0.9 < sum(item["confidence"] for item in ranking) <= 1.0
     assert message.get("intent")["confidence"] == ranking[0]["confidence"]
 
     # The selector leans to the courier entry; the words are about invoices.
@@ -177,3 +179,32 @@ def test_faq_entries_are_learnt_apart_and_summed_into_the_faq_intent(storage_and
     assert not any("/" in name for name in ranking)  # the dialogue only knows the intent "faq"
     per_entry = blender._probabilities(blender._intent_model, "可以开发票吗")
     assert ranking["faq"] == pytest.approx(per_entry["faq/invoice"] + per_entry["faq/courier"])
+
+
+def test_nonsense_keeps_a_low_confidence_and_a_short_real_answer_does_not(storage_and_context):
+    """Gibberish must not confirm anything: the noise class takes its share away."""
+    from rasa.engine.storage.resource import Resource
+
+    storage, context = storage_and_context
+    blender = CharNgramBlender.create(CharNgramBlender.get_default_config(), storage,
+                                      Resource("blend"), context)
+    blender.train(training_data())
+    assert "__noise__" in blender._intent_model.classes_
+    nonsense = diet_says("呜啦啦嘀嘀嗒嗒", [("affirm", 0.9), ("greet", 0.1)])
+    real = diet_says("好哒好哒", [("affirm", 0.9), ("greet", 0.1)])
+    blender.process([nonsense, real])
+    assert nonsense.get("intent")["confidence"] < 0.3  # below the FallbackClassifier's threshold
+    assert all(item["name"] != "__noise__" for item in nonsense.get("intent_ranking"))
+    assert real.get("intent") == {"name": "affirm", "confidence": pytest.approx(
+        real.get("intent_ranking")[0]["confidence"])}
+    assert real.get("intent")["confidence"] > 0.5
+
+
+def test_noise_examples_are_fixed_and_nonsense():
+    from bot.nlu_components import NOISE_SOUNDS, noise_examples
+
+    examples = noise_examples(30)
+    assert examples == noise_examples(30)  # the same model from the same data
+    assert len(set(examples)) > 20
+    for text in examples:
+        assert set(text) <= set(NOISE_SOUNDS) or text.isascii() and text.isalpha()
