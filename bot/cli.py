@@ -78,9 +78,8 @@ def run_rasa(args: argparse.Namespace) -> None:
         "--port", os.environ.get("RASA_PORT", "5005"),
         "--enable-api",
     ]
-    token = os.environ.get("RASA_AUTH_TOKEN")
-    if token:  # "=" form: a token may start with "-", which argparse would take for an option
-        command.append(f"--auth-token={token}")
+    # RASA_AUTH_TOKEN stays in the environment: bot.ops hands it to Rasa inside the process, so
+    # it never shows in the command line that `ps` prints to every user of the machine.
     _exec(command, env)
 
 

@@ -233,8 +233,19 @@ def main(argv: Optional[list[str]] = None) -> None:
     serve_metrics(server)
     prepare, run = COMMANDS[server]
     prepare(json_logs)
-    sys.argv = [server, *arguments]  # the command lines parse sys.argv themselves
-    run()
+    sys.argv = [server, *arguments, *_secret_arguments(server, arguments)]
+    run()  # the command lines parse sys.argv themselves
+
+
+def _secret_arguments(server: str, arguments: list[str]) -> list[str]:
+    """Rasa takes its API token only as ``--auth-token``. Added here, in the process's own
+    ``sys.argv``, it stays out of ``/proc/<pid>/cmdline`` (what ``ps`` shows every user); the
+    "=" form because a token may start with "-", which argparse would take for an option."""
+    token = os.environ.get("RASA_AUTH_TOKEN")
+    given = any(a == "--auth-token" or a.startswith("--auth-token=") for a in arguments)
+    if server != "rasa" or not token or given:
+        return []
+    return [f"--auth-token={token}"]
 
 
 if __name__ == "__main__":

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from bot import training
@@ -52,7 +54,7 @@ def test_only_model_relevant_pins_count(tmp_path):
     assert training.fingerprint([], training.model_pins(lock)) != before
 
 
-def test_rasa_gets_a_token_that_starts_with_a_dash_as_a_value(monkeypatch, tmp_path):
+def test_rasa_gets_its_token_from_the_environment_not_the_command_line(monkeypatch, tmp_path):
     from bot import cli
 
     seen = {}
@@ -62,8 +64,28 @@ def test_rasa_gets_a_token_that_starts_with_a_dash_as_a_value(monkeypatch, tmp_p
     monkeypatch.setenv("RASA_AUTH_TOKEN", "-starts-with-dash")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6390/1")
     cli.run_rasa(None)
-    assert "--auth-token=-starts-with-dash" in seen["command"]
+    assert not any("starts-with-dash" in part for part in seen["command"])
     assert seen["env"]["RASA_REDIS_PORT"] == "6390"
+
+
+@pytest.mark.parametrize("server, arguments, added", [
+    ("rasa", ["run"], ["--auth-token=-starts-with-dash"]),  # "=": not taken for an option
+    ("rasa", ["run", "--auth-token=explicit"], []),         # an operator's own choice wins
+    ("rasa", ["run", "--auth-token", "explicit"], []),
+    ("actions", ["--port", "5055"], []),                    # the action server has no token
+])
+def test_the_token_reaches_rasa_inside_the_process(monkeypatch, server, arguments, added):
+    from bot import ops
+
+    seen = {}
+    monkeypatch.setattr(ops, "serve_metrics", lambda server: None)
+    monkeypatch.setitem(ops.COMMANDS, server, (lambda json_logs: None,
+                                               lambda: seen.update(argv=list(sys.argv))))
+    monkeypatch.setattr(sys, "argv", ["ops"])
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "-starts-with-dash")
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    ops.main([server, *arguments])
+    assert seen["argv"] == [server, *arguments, *added]
 
 
 @pytest.mark.parametrize("given, expected", [(None, "15"), ("40", "40")])

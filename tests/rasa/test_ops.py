@@ -141,6 +141,9 @@ def test_rasa_server_metrics_and_json_logs(tmp_path: Path, fresh_redis_url: str)
     with running([str(RASA_PYTHON), "-m", "bot", "actions"], tmp_path / "actions.log", env), \
             running([str(RASA_PYTHON), "-m", "bot", "rasa"], log, env) as rasa:
         wait_until(lambda: http_ok(f"{base}/status?token={token}"), 240, "Rasa", rasa, log)
+        # The token guards the API, yet is not on the command line every local user can read.
+        assert not http_ok(f"{base}/status") and not http_ok(f"{base}/status?token=wrong")
+        assert token.encode() not in Path(f"/proc/{rasa.pid}/cmdline").read_bytes()
         body = {"sender": "app:R0001", "message": TEXT,
                 "metadata": {"channel": "app", "customer_id": "C0001"}}
         assert post(f"{base}{WEBHOOK_PATH}", body, {TOKEN_HEADER: token}) == 200
