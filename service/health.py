@@ -15,10 +15,10 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable
 from types import FrameType
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import httpx
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -28,9 +28,11 @@ from channels.partitions import DEAD_LETTERS, GROUP
 from channels.router import PREFIX as STREAM_PREFIX
 from handoff.queue import SKILL_GROUPS
 from handoff.queue import P as QUEUE_PREFIX
+from service.errors import error_body
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
+CHECKS = ("redis", "rasa", "action_server")  # what /readyz asks, in this order
 
 
 @router.get("/healthz", summary="The process is alive")
@@ -38,8 +40,22 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Redis, Rasa (with a model) and the action server answer")
-async def readyz(request: Request) -> JSONResponse:
+@router.get("/readyz", summary="Redis, Rasa (with a model) and the action server answer",
+            responses={400: {"description": "an unknown check in exclude"}})
+async def readyz(request: Request,
+                 exclude: Annotated[Optional[list[str]], Query(max_length=len(CHECKS))] = None,
+                 ) -> JSONResponse:
+    """All checks by default (what an operator or a start-up script waits for). ``exclude``
+    (repeatable, as in Kubernetes' own ``/readyz?exclude=…``) leaves checks out: a load
+    balancer's probe leaves out Rasa and the action server, which are other deployments with
+    probes of their own; otherwise one Rasa outage would take every replica out of the balancer
+    and agents and customers would get nothing at all instead of the "bot unavailable" path."""
+    exclude = exclude or []
+    unknown = sorted(set(exclude) - set(CHECKS))
+    if unknown:
+        names = "、".join(name[:32] for name in unknown[:3])  # not the caller's whole text back
+        return JSONResponse(error_body("invalid_request", f"未知的检查项: {names}；"
+                                       f"可选: {', '.join(CHECKS)}"), status_code=400)
     state = request.app.state
     if getattr(state, "draining", False):  # shutting down: no dependency checks, no new traffic
         return JSONResponse({"ready": False, "draining": True, "checks": {}}, status_code=503)
@@ -50,8 +66,9 @@ async def readyz(request: Request) -> JSONResponse:
         "action_server": lambda: _action_server(state.http, state.settings.action_server_url,
                                                 timeout),
     }
-    results = await asyncio.gather(*(_run(check, timeout) for check in checks.values()))
-    report = dict(zip(checks, results, strict=True))
+    chosen = [name for name in CHECKS if name not in exclude]
+    results = await asyncio.gather(*(_run(checks[name], timeout) for name in chosen))
+    report = dict(zip(chosen, results, strict=True))
     ready = all(result["ok"] for result in report.values())
     return JSONResponse({"ready": ready, "checks": report}, status_code=200 if ready else 503)
 

@@ -57,9 +57,10 @@ SECRET_BY_CONTENT = {"DATABASE_URL"}
 KB_USERS = ("service", "actions")
 SEED_COMMAND = ["python", "-m", "knowledge_base", "seed"]
 PACKAGE_DIR = "/app/knowledge_base"  # WORKDIR /app: a volume here would hide the Python package
-# The probe each process answers: the service's own, the demo shop's, rasa_sdk's (which the
-# service's readiness probe asks too: service/health.py), Rasa's root and its /status.
-PROBE_PATHS = {"service": {"readiness": "/readyz", "liveness": "/healthz"},
+# The probe each process answers: the service's own, the demo shop's, rasa_sdk's, Rasa's root
+# and its /status. The service's readiness leaves the other Deployments out (service/health.py).
+PROBE_PATHS = {"service": {"readiness": "/readyz?exclude=rasa&exclude=action_server",
+                           "liveness": "/healthz"},
                "demo-shop": {"readiness": "/healthz", "liveness": "/healthz"},
                "actions": {"readiness": "/health", "liveness": "/health"},
                "rasa": {"liveness": "/"}}
@@ -947,7 +948,8 @@ def _probe_problems(where: str, component: str, container: dict,
         wanted = PROBE_PATHS.get(component, {}).get(kind)
         if wanted and http.get("path") != wanted:
             problems.append(f"{where}: {kind} probe asks {http.get('path')!r}, want {wanted!r}")
-        if component == "service" and service_routes().get(http.get("path")) != "http":
+        if component == "service" and service_routes().get(
+                str(http.get("path")).partition("?")[0]) != "http":
             problems.append(f"{where}: {kind} probe path {http.get('path')!r} is not a route")
     return problems
 

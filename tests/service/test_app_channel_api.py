@@ -164,3 +164,24 @@ def test_a_slow_bot_is_waited_for_not_mistaken_for_a_dead_redis(fresh_redis_url,
                              json={"client_message_id": "slow-1", "text": "在吗"})
     assert answer.status_code == 200, answer.text
     assert [reply["text"] for reply in answer.json()["replies"]] == ["收到：在吗"]
+
+
+def test_the_balancers_probe_can_leave_other_deployments_out(client):
+    """Rasa is down: the full check says not ready, the load balancer's (Kubernetes' readiness
+    probe excludes Rasa and the action server) keeps the replica serving customers and agents."""
+    assert client.get("/readyz").status_code == 503
+    ready = client.get("/readyz", params=[("exclude", "rasa"), ("exclude", "action_server")])
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {"ready": True, "checks": {"redis": {"ok": True}}}
+    only_rasa_out = client.get("/readyz", params={"exclude": "rasa"}).json()
+    assert set(only_rasa_out["checks"]) == {"redis", "action_server"}
+
+
+@pytest.mark.parametrize("params, status", [
+    ([("exclude", "postgres")], 400), ([("exclude", "x" * 5000)], 400),
+    ([("exclude", "rasa")] * 4, 422)])  # more exclusions than there are checks
+def test_a_probe_with_an_unknown_or_repeated_exclusion_is_refused(client, params, status):
+    answer = client.get("/readyz", params=params)
+    assert answer.status_code == status
+    assert len(answer.text) < 1000  # the 5,000 characters are not echoed back
+    assert answer.json()["error"]["message"]
